@@ -1,0 +1,2 @@
+//! placeholder (owned by the breaker work)
+#![forbid(unsafe_code)]

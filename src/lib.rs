@@ -1,0 +1,27 @@
+//! # otlp-arrow
+//!
+//! An embedded-friendly OpenTelemetry library: application threads and OTLP clients hand it
+//! spans, metric points and log records; it holds them in preallocated rings (no allocation and
+//! no lock on the hot path), stores them as Arrow IPC files and optionally forwards OTLP.
+//!
+//! This crate is layered; inner layers never import outer ones:
+//!
+//! | layer | modules | needs |
+//! |---|---|---|
+//! | core | [`ring`], [`breaker`], [`wire`] | `no_std`, no `alloc` |
+//!
+//! Outer layers (storage, transport, pipeline) arrive with later work and need the `std`
+//! feature (on by default). Build the core alone with `--no-default-features`.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+pub mod breaker;
+pub mod ring;
+pub mod wire;
+
+mod sync;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

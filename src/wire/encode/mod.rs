@@ -1,0 +1,2 @@
+//! placeholder (owned by the encoder work)
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! placeholder (owned by the scanner work)
+#![forbid(unsafe_code)]

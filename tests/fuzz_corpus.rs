@@ -1,0 +1,1 @@
+//! Replays the committed fuzz corpora (placeholder until the fuzz work lands).

@@ -12,7 +12,7 @@
 //!
 //! Outer layers (storage, transport, pipeline) arrive with later work and need the `std`
 //! feature (on by default). Build the core alone with `--no-default-features`.
-#![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(not(any(feature = "std", otlp_arrow_loom)), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 

@@ -8,10 +8,14 @@
 #![allow(unused_imports, unreachable_pub)]
 
 #[cfg(not(otlp_arrow_loom))]
-pub(crate) use core::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use core::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+};
 
 #[cfg(otlp_arrow_loom)]
-pub(crate) use loom::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+};
 
 /// Spin-loop hint: loom needs to be told explicitly that a thread is waiting on another.
 #[inline]

@@ -9,15 +9,19 @@
 //! | layer | modules | needs |
 //! |---|---|---|
 //! | core | [`ring`], [`breaker`], [`wire`] | `no_std`, no `alloc` |
+//! | storage | `arrow` | `std` |
 //!
-//! Outer layers (storage, transport, pipeline) arrive with later work and need the `std`
-//! feature (on by default). Build the core alone with `--no-default-features`.
+//! Outer layers need the `std` feature (on by default); the transport and pipeline layers
+//! arrive with later work. Build the core alone with `--no-default-features`.
 #![cfg_attr(not(any(feature = "std", otlp_arrow_loom)), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+#[cfg(feature = "std")]
+pub mod arrow;
 pub mod breaker;
 pub mod ring;
+pub mod signal;
 pub mod wire;
 
 mod sync;
@@ -25,3 +29,8 @@ mod sync;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+
+/// The README's code blocks, compiled and run as doc tests so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

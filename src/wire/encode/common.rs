@@ -1,0 +1,518 @@
+//! Attribute values, key-value lists, `Resource` and `InstrumentationScope`, and the small
+//! traits that let any attribute representation be encoded without conversion.
+//!
+//!
+//! See [the module docs](super#attributes-in-any-representation) for why attributes go
+//! through traits.
+#![forbid(unsafe_code)]
+
+use super::writer::{
+    EncodeError, Writer, len_field_len, opt_bytes_len, opt_varint_len, varint_len,
+};
+use super::{Encode, copy_impls};
+use crate::wire::fields::{any_value, key_value, list, resource, scope};
+
+/// One level of an attribute value, as seen by the encoder.
+///
+/// `L` is the nested array type and `K` the nested key-value list type of the value's own
+/// representation, so nested values stay in that representation all the way down.
+#[derive(Debug)]
+pub enum ValueView<'v, L: ?Sized, K: ?Sized> {
+    /// An `AnyValue` with no member set (OTLP's "empty" value).
+    Empty,
+    /// `string_value`
+    String(&'v str),
+    /// `bool_value`
+    Bool(bool),
+    /// `int_value`
+    Int(i64),
+    /// `double_value`
+    Double(f64),
+    /// `bytes_value`
+    Bytes(&'v [u8]),
+    /// `array_value`
+    Array(&'v L),
+    /// `kvlist_value`
+    KvList(&'v K),
+}
+
+impl<L: ?Sized, K: ?Sized> Clone for ValueView<'_, L, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<L: ?Sized, K: ?Sized> Copy for ValueView<'_, L, K> {}
+
+/// A value that can be encoded as an OTLP `AnyValue`.
+pub trait Value {
+    /// The nested array type this representation uses.
+    type Array: Values + ?Sized;
+    /// The nested key-value list type this representation uses.
+    type KvList: Attributes + ?Sized;
+    /// What this value is, one level deep.
+    fn view(&self) -> ValueView<'_, Self::Array, Self::KvList>;
+}
+
+/// A sequence of values, encoded as the body of an OTLP `ArrayValue`.
+///
+/// Implemented for slices and arrays of any [`Value`]; implement it by hand only for a
+/// container that is not a slice.
+pub trait Values {
+    /// Exact length of the `ArrayValue` body [`encode_values`](Values::encode_values) writes.
+    fn values_len(&self) -> usize;
+    /// Writes the `ArrayValue` body: each value as `values` (field 1).
+    fn encode_values(&self, w: &mut Writer<'_>) -> Result<(), EncodeError>;
+}
+
+/// One attribute: a key and a [`Value`].
+pub trait Attribute {
+    /// The value's representation.
+    type Value: Value + ?Sized;
+    /// The attribute key.
+    fn key(&self) -> &str;
+    /// The attribute value.
+    fn value(&self) -> &Self::Value;
+}
+
+/// A list of attributes, encoded as a `repeated KeyValue` field.
+///
+/// Implemented for slices and arrays of any [`Attribute`]. To implement it by hand, write each
+/// entry with [`Writer::key_value`] and size it with [`key_value_len`]:
+///
+/// ```
+/// use otlp_arrow::wire::encode::{
+///     AnyValue, Attributes, Encode, EncodeError, KeyValue, Scope, Writer, key_value_len,
+/// };
+///
+/// /// Attributes kept as plain struct fields, never materialised as a list.
+/// struct Http<'a> {
+///     method: &'a str,
+///     status: i64,
+/// }
+/// impl Attributes for Http<'_> {
+///     fn attributes_len(&self, field: u32) -> usize {
+///         key_value_len(field, "http.method", &AnyValue::String(self.method))
+///             + key_value_len(field, "http.status", &AnyValue::Int(self.status))
+///     }
+///     fn encode_attributes(&self, field: u32, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+///         w.key_value(field, "http.method", &AnyValue::String(self.method))?;
+///         w.key_value(field, "http.status", &AnyValue::Int(self.status))
+///     }
+/// }
+///
+/// let http = Http { method: "GET", status: 200 };
+/// let list = [
+///     KeyValue::new("http.method", AnyValue::String("GET")),
+///     KeyValue::new("http.status", AnyValue::Int(200)),
+/// ];
+/// let mut a = [0u8; 64];
+/// let mut b = [0u8; 64];
+/// let n = Scope { name: "lib", version: "", attributes: &http, dropped_attributes_count: 0 }
+///     .encode(&mut a)?;
+/// let m = Scope { name: "lib", attributes: &list[..], ..Scope::default() }.encode(&mut b)?;
+/// assert_eq!(a[..n], b[..m]);
+/// # Ok::<(), EncodeError>(())
+/// ```
+pub trait Attributes {
+    /// Exact length [`encode_attributes`](Attributes::encode_attributes) writes for `field`.
+    fn attributes_len(&self, field: u32) -> usize;
+    /// Writes every attribute as a `KeyValue` message in repeated field `field`.
+    fn encode_attributes(&self, field: u32, w: &mut Writer<'_>) -> Result<(), EncodeError>;
+}
+
+/// Length of an `AnyValue` body. Inlined: for the scalar members it is a few instructions.
+#[inline(always)]
+fn view_len<L: Values + ?Sized, K: Attributes + ?Sized>(v: &ValueView<'_, L, K>) -> usize {
+    match *v {
+        ValueView::Empty => 0,
+        ValueView::String(s) => len_field_len(any_value::STRING_VALUE, s.len()),
+        ValueView::Bool(_) => 2,
+        ValueView::Int(i) => 1 + varint_len(i as u64),
+        ValueView::Double(_) => 9,
+        ValueView::Bytes(b) => len_field_len(any_value::BYTES_VALUE, b.len()),
+        ValueView::Array(a) => array_len(a),
+        ValueView::KvList(k) => kvlist_len(k),
+    }
+}
+
+/// Writes an `AnyValue` body. A set oneof member is written even when it holds a default.
+#[inline(always)]
+fn encode_view<L: Values + ?Sized, K: Attributes + ?Sized>(
+    v: ValueView<'_, L, K>,
+    w: &mut Writer<'_>,
+) -> Result<(), EncodeError> {
+    match v {
+        ValueView::Empty => Ok(()),
+        ValueView::String(s) => w.bytes_field(any_value::STRING_VALUE, s.as_bytes()),
+        ValueView::Bool(b) => w.varint_field(any_value::BOOL_VALUE, u64::from(b)),
+        ValueView::Int(i) => w.varint_field(any_value::INT_VALUE, i as u64),
+        ValueView::Double(d) => w.double_field(any_value::DOUBLE_VALUE, d),
+        ValueView::Bytes(b) => w.bytes_field(any_value::BYTES_VALUE, b),
+        ValueView::Array(a) => encode_array(a, w),
+        ValueView::KvList(k) => encode_kvlist(k, w),
+    }
+}
+
+// Nested containers are out of line: they are rarer, and keeping them out breaks the
+// recursion (attribute -> value -> kvlist -> attribute), so the attribute loops themselves can
+// be inlined into each message with its field number as a constant.
+#[inline(never)]
+fn array_len<L: Values + ?Sized>(a: &L) -> usize {
+    len_field_len(any_value::ARRAY_VALUE, a.values_len())
+}
+
+#[inline(never)]
+fn kvlist_len<K: Attributes + ?Sized>(k: &K) -> usize {
+    len_field_len(any_value::KVLIST_VALUE, k.attributes_len(list::VALUES))
+}
+
+#[inline(never)]
+fn encode_array<L: Values + ?Sized>(a: &L, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    w.message_with_len(any_value::ARRAY_VALUE, a.values_len(), |w| {
+        a.encode_values(w)
+    })
+}
+
+#[inline(never)]
+fn encode_kvlist<K: Attributes + ?Sized>(k: &K, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    w.message_with_len(
+        any_value::KVLIST_VALUE,
+        k.attributes_len(list::VALUES),
+        |w| k.encode_attributes(list::VALUES, w),
+    )
+}
+
+/// Length of an `AnyValue` body.
+#[inline]
+pub(crate) fn value_len<V: Value + ?Sized>(v: &V) -> usize {
+    view_len(&v.view())
+}
+
+/// Writes `v` as `AnyValue` message field `field` (tag, length, body).
+#[inline]
+pub(crate) fn encode_value_field<V: Value + ?Sized>(
+    field: u32,
+    v: &V,
+    w: &mut Writer<'_>,
+) -> Result<(), EncodeError> {
+    let view = v.view();
+    w.message_with_len(field, view_len(&view), |w| encode_view(view, w))
+}
+
+/// Length of a `KeyValue` body.
+#[inline]
+fn key_value_body_len(key: &str, value_len: usize) -> usize {
+    opt_bytes_len(key_value::KEY, key.as_bytes()) + len_field_len(key_value::VALUE, value_len)
+}
+
+/// Exact length of one `KeyValue` entry (tag, length and body) in repeated field `field`, as
+/// [`Writer::key_value`] writes it. For hand-written [`Attributes`] implementations.
+#[inline]
+pub fn key_value_len<V: Value + ?Sized>(field: u32, key: &str, value: &V) -> usize {
+    len_field_len(field, key_value_body_len(key, value_len(value)))
+}
+
+impl Writer<'_> {
+    /// Writes one `KeyValue` entry in repeated field `field`: the key (omitted when empty, as
+    /// proto3 does) and the value (always present, possibly an empty `AnyValue`).
+    #[inline]
+    pub fn key_value<V: Value + ?Sized>(
+        &mut self,
+        field: u32,
+        key: &str,
+        value: &V,
+    ) -> Result<(), EncodeError> {
+        // The hottest loop of the encoder: view the value once, size it once (its length is
+        // needed both inside the KeyValue length and as its own prefix), and check the whole
+        // entry's length once at the end (the value is the only part not written here).
+        let view = value.view();
+        let vlen = view_len(&view);
+        let body = key_value_body_len(key, vlen);
+        self.len_header(field, body)?;
+        let before = self.remaining();
+        if !key.is_empty() {
+            self.bytes_field(key_value::KEY, key.as_bytes())?;
+        }
+        self.len_header(key_value::VALUE, vlen)?;
+        encode_view(view, self)?;
+        if before.checked_sub(self.remaining()) == Some(body) {
+            Ok(())
+        } else {
+            Err(EncodeError::LengthMismatch)
+        }
+    }
+}
+
+impl<V: Value> Values for [V] {
+    #[inline]
+    fn values_len(&self) -> usize {
+        self.iter()
+            .map(|v| len_field_len(list::VALUES, value_len(v)))
+            .sum()
+    }
+
+    #[inline]
+    fn encode_values(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        for v in self {
+            encode_value_field(list::VALUES, v, w)?;
+        }
+        Ok(())
+    }
+}
+
+impl<V: Value, const N: usize> Values for [V; N] {
+    #[inline]
+    fn values_len(&self) -> usize {
+        self[..].values_len()
+    }
+    #[inline]
+    fn encode_values(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        self[..].encode_values(w)
+    }
+}
+
+impl<T: Attribute> Attributes for [T] {
+    #[inline]
+    fn attributes_len(&self, field: u32) -> usize {
+        self.iter()
+            .map(|kv| key_value_len(field, kv.key(), kv.value()))
+            .sum()
+    }
+
+    #[inline]
+    fn encode_attributes(&self, field: u32, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        w.local(|w| {
+            for kv in self {
+                w.key_value(field, kv.key(), kv.value())?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl<T: Attribute, const N: usize> Attributes for [T; N] {
+    #[inline]
+    fn attributes_len(&self, field: u32) -> usize {
+        self[..].attributes_len(field)
+    }
+    #[inline]
+    fn encode_attributes(&self, field: u32, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        self[..].encode_attributes(field, w)
+    }
+}
+
+/// A borrowed OTLP `AnyValue`, nested arbitrarily through arrays and key-value lists.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum AnyValue<'a> {
+    /// No member set: OTLP's empty value.
+    #[default]
+    Empty,
+    /// `string_value`
+    String(&'a str),
+    /// `bool_value`
+    Bool(bool),
+    /// `int_value`
+    Int(i64),
+    /// `double_value`
+    Double(f64),
+    /// `bytes_value`
+    Bytes(&'a [u8]),
+    /// `array_value`
+    Array(&'a [AnyValue<'a>]),
+    /// `kvlist_value`
+    KvList(&'a [KeyValue<'a>]),
+}
+
+impl<'a> Value for AnyValue<'a> {
+    type Array = [AnyValue<'a>];
+    type KvList = [KeyValue<'a>];
+
+    #[inline]
+    fn view(&self) -> ValueView<'_, [AnyValue<'a>], [KeyValue<'a>]> {
+        match *self {
+            Self::Empty => ValueView::Empty,
+            Self::String(s) => ValueView::String(s),
+            Self::Bool(b) => ValueView::Bool(b),
+            Self::Int(i) => ValueView::Int(i),
+            Self::Double(d) => ValueView::Double(d),
+            Self::Bytes(b) => ValueView::Bytes(b),
+            Self::Array(a) => ValueView::Array(a),
+            Self::KvList(k) => ValueView::KvList(k),
+        }
+    }
+}
+
+/// A borrowed OTLP `KeyValue`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct KeyValue<'a> {
+    /// The attribute key.
+    pub key: &'a str,
+    /// The attribute value.
+    pub value: AnyValue<'a>,
+}
+
+impl<'a> KeyValue<'a> {
+    /// A key-value pair.
+    #[inline]
+    #[must_use]
+    pub const fn new(key: &'a str, value: AnyValue<'a>) -> Self {
+        Self { key, value }
+    }
+}
+
+impl<'a> Attribute for KeyValue<'a> {
+    type Value = AnyValue<'a>;
+
+    #[inline]
+    fn key(&self) -> &str {
+        self.key
+    }
+
+    #[inline]
+    fn value(&self) -> &AnyValue<'a> {
+        &self.value
+    }
+}
+
+/// A borrowed OTLP `Resource` (entity refs are not supported).
+#[derive(Debug)]
+pub struct Resource<'a, A: ?Sized = [KeyValue<'a>]> {
+    /// `attributes`
+    pub attributes: &'a A,
+    /// `dropped_attributes_count`
+    pub dropped_attributes_count: u32,
+}
+
+/// A borrowed OTLP `InstrumentationScope`.
+#[derive(Debug)]
+pub struct Scope<'a, A: ?Sized = [KeyValue<'a>]> {
+    /// `name`
+    pub name: &'a str,
+    /// `version`
+    pub version: &'a str,
+    /// `attributes`
+    pub attributes: &'a A,
+    /// `dropped_attributes_count`
+    pub dropped_attributes_count: u32,
+}
+
+copy_impls!(Resource, Scope);
+
+impl Default for Resource<'_> {
+    fn default() -> Self {
+        Self {
+            attributes: &[],
+            dropped_attributes_count: 0,
+        }
+    }
+}
+
+impl Default for Scope<'_> {
+    fn default() -> Self {
+        Self {
+            name: "",
+            version: "",
+            attributes: &[],
+            dropped_attributes_count: 0,
+        }
+    }
+}
+
+impl<A: Attributes + ?Sized> Encode for Resource<'_, A> {
+    #[inline]
+    fn encoded_len(&self) -> usize {
+        self.attributes.attributes_len(resource::ATTRIBUTES)
+            + opt_varint_len(
+                resource::DROPPED_ATTRIBUTES_COUNT,
+                self.dropped_attributes_count.into(),
+            )
+    }
+
+    #[inline]
+    fn encode_to(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        self.attributes.encode_attributes(resource::ATTRIBUTES, w)?;
+        w.opt_varint(
+            resource::DROPPED_ATTRIBUTES_COUNT,
+            self.dropped_attributes_count.into(),
+        )
+    }
+}
+
+impl<A: Attributes + ?Sized> Encode for Scope<'_, A> {
+    #[inline]
+    fn encoded_len(&self) -> usize {
+        opt_bytes_len(scope::NAME, self.name.as_bytes())
+            + opt_bytes_len(scope::VERSION, self.version.as_bytes())
+            + self.attributes.attributes_len(scope::ATTRIBUTES)
+            + opt_varint_len(
+                scope::DROPPED_ATTRIBUTES_COUNT,
+                self.dropped_attributes_count.into(),
+            )
+    }
+
+    #[inline]
+    fn encode_to(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        w.opt_bytes(scope::NAME, self.name.as_bytes())?;
+        w.opt_bytes(scope::VERSION, self.version.as_bytes())?;
+        self.attributes.encode_attributes(scope::ATTRIBUTES, w)?;
+        w.opt_varint(
+            scope::DROPPED_ATTRIBUTES_COUNT,
+            self.dropped_attributes_count.into(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc<M: Encode>(m: &M) -> ([u8; 256], usize) {
+        let mut buf = [0u8; 256];
+        let n = m.encode(&mut buf).unwrap();
+        assert_eq!(n, m.encoded_len());
+        (buf, n)
+    }
+
+    #[test]
+    fn oneof_members_are_written_even_when_default() {
+        let attrs = [
+            KeyValue::new("", AnyValue::String("")),
+            KeyValue::new("b", AnyValue::Bool(false)),
+            KeyValue::new("i", AnyValue::Int(0)),
+            KeyValue::new("e", AnyValue::Empty),
+        ];
+        let r = Resource {
+            attributes: &attrs[..],
+            dropped_attributes_count: 0,
+        };
+        let (buf, n) = enc(&r);
+        assert_eq!(
+            &buf[..n],
+            &[
+                0x0a, 4, 0x12, 2, 0x0a, 0, // key omitted, value = string ""
+                0x0a, 7, 0x0a, 1, b'b', 0x12, 2, 0x10, 0, // bool false
+                0x0a, 7, 0x0a, 1, b'i', 0x12, 2, 0x18, 0, // int 0
+                0x0a, 5, 0x0a, 1, b'e', 0x12, 0, // empty AnyValue
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_values() {
+        let inner = [AnyValue::Int(-1)];
+        let kvs = [KeyValue::new("k", AnyValue::Array(&inner))];
+        let attrs = [KeyValue::new("x", AnyValue::KvList(&kvs))];
+        let s = Scope {
+            attributes: &attrs[..],
+            ..Scope::default()
+        };
+        let (buf, n) = enc(&s);
+        // Scope.attributes(3) { key "x", value { kvlist(6) { values(1) { key "k", value {
+        //   array(5) { values(1) { int(3) -1 } } } } } }
+        let expected: [u8; 31] = [
+            0x1a, 29, 0x0a, 1, b'x', 0x12, 24, 0x32, 22, 0x0a, 20, 0x0a, 1, b'k', 0x12, 15, 0x2a,
+            13, 0x0a, 11, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ];
+        assert_eq!(&buf[..n], &expected[..]);
+    }
+}

@@ -867,7 +867,7 @@ fn check_valid<S: Shape>(req: &S, bytes: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn valid_traces_are_accepted(req in traces_request(), extras in unknowns()) {
@@ -969,7 +969,7 @@ fn accepted_implies_prost(signal: Signal, bytes: &[u8]) -> Result<(), TestCaseEr
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
 
     #[test]
     fn mutated_requests_are_handled(

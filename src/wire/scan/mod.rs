@@ -50,9 +50,16 @@
 //!
 //! One linear pass over the bytes; each byte is looked at once, except strings, which
 //! `core::str::from_utf8` checks (word-at-a-time ASCII fast path first). No allocation, no
-//! `unsafe`, no panic on any input (fuzzed: `fuzz/fuzz_targets/scan_request.rs`). Recursion is
-//! limited to `AnyValue` nesting, at most [`MAX_NESTING`] levels of small frames. The error
-//! path is built only when an error propagates, so the happy path keeps no breadcrumb stack.
+//! `unsafe`, no panic on any input (fuzz target `fuzz/fuzz_targets/scan_request.rs`; mutation tests in
+//! `tests/wire_scan.rs`). Recursion is
+//! limited to `AnyValue` nesting, at most [`MAX_NESTING`] levels of small frames (about 12 KiB
+//! of stack at the deepest in an x86-64 release build). Internally a failure is a zero-sized
+//! marker and the [`ScanError`] waits in a slot on the caller's stack; its path is built only
+//! while a failure propagates, so the happy path keeps no breadcrumb stack and moves no large
+//! `Result`s.
+//!
+//! Throughput on typical requests, against prost decoding the same bytes: `cargo bench --bench
+//! scan`.
 //!
 //! # Example
 //!

@@ -4,7 +4,8 @@
 //! A [`Reader`] covers exactly one message body: reads never cross its end, so "runs past the
 //! end" always means "of the enclosing message", as protobuf requires. It also knows its
 //! absolute position in the scanned input, so errors carry offsets without any bookkeeping on
-//! the happy path. Nothing here indexes a slice without a prior bounds check that the compiler
+//! the happy path; a failing primitive records its error in the scan's `Slot` and returns the
+//! zero-sized `Failed`. Nothing here indexes a slice without a prior bounds check that the compiler
 //! sees (or uses `get`): no input can make it panic.
 #![forbid(unsafe_code)]
 

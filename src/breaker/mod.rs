@@ -44,8 +44,9 @@
 //! `state` is 0 Closed, 1 Open, 2 HalfOpen (the all-zero word is a fresh breaker). `count` is
 //! the consecutive failures when closed and the probe successes when half-open. `time` is when
 //! the breaker opened (Open), when the half-open period began or last saw a success (HalfOpen),
-//! or when it last closed (Closed, informational). The widths are the constants of the `snapshot` submodule;
-//! masks and shifts are derived from them; [`Snapshot`] is the `Copy` view with accessors.
+//! or when it last closed (Closed, informational). The widths are the constants of the
+//! `snapshot` submodule; masks and shifts are derived from them in `const` (with a `const`
+//! assertion that the fields tile the word); [`Snapshot`] is the `Copy` view with accessors.
 //!
 //! **Why time is packed instead of kept in a second atomic:** a second atomic could be read
 //! out of step with the word (the opener's store lands after its CAS), so a reader could pair
@@ -53,10 +54,9 @@
 //! makes every decision a function of one consistent read. The cost is a coarse, wrapping clock:
 //! one unit is `2^k` ns with the open duration kept between 128 and 256 units, read so that the
 //! breaker is never early and at most one unit (< 1/128 of the open duration) late, compared
-//! modulo 2^36 with serial arithmetic; see
-//! [`Policy`](Policy#the-coarse-clock) for the exact limits (in short: a stale
-//! `now` from a racing thread reads as "earlier" and never as a long wait; only total silence
-//! for more than ~134 million open durations can confuse it).
+//! modulo 2^36 with serial arithmetic; see [`Policy`](Policy#the-coarse-clock) for the exact
+//! limits (in short: a stale `now` from a racing thread reads as "earlier" and never as a long
+//! wait; only total silence for more than ~134 million open durations can confuse it).
 //!
 //! **The generation** is bumped (mod 256) by every transition. Permits remember theirs, so a
 //! report that arrives after the breaker has moved on is ignored (a call admitted while closed
@@ -73,10 +73,10 @@
 //! - The word sits alone in its cache line (`CachePadded`), apart from the counters, so that
 //!   `rejected` increments while open do not disturb readers of the word.
 //!
-//! Every change to the word goes through one helper, `Breaker::update`, a compare-and-swap loop
-//! over the pure functions of the `rules` submodule that returns a `#[must_use]` `Update` (changed from/to, or unchanged).
-//! Counters and the [`Observer`] are served from that result after the loop, never inside it.
-//! Orderings: `Acquire` loads and `AcqRel` CAS, so whoever observes a transition also observes
+//! Every change to the word goes through one helper, `Breaker::update`: a compare-and-swap loop
+//! over the pure functions of the `rules` submodule (policy and semantics, apart from this
+//! mechanism) that returns a `#[must_use]` `Update` (changed from/to, or unchanged). Counters
+//! and the [`Observer`] are served from that result after the loop, never inside it. Orderings: `Acquire` loads and `AcqRel` CAS, so whoever observes a transition also observes
 //! what the reporting thread wrote before reporting. (The breaker itself, being one location,
 //! would be correct with `Relaxed`; loom checks it as written.)
 //!

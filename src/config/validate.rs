@@ -29,11 +29,11 @@ pub const MIN_RING_BYTES: u64 = 4 * KIB;
 /// Largest ring: [`Ring::MAX_CAPACITY`](crate::ring::Ring::MAX_CAPACITY).
 pub const MAX_RING_BYTES: u64 = crate::ring::Ring::MAX_CAPACITY as u64;
 
-// The breaker packs its counters into one atomic word; these are its field widths
-// (`breaker::MAX_THRESHOLD`, `breaker::MAX_PROBES`), repeated here so configuration errors name
-// the key rather than surfacing later as a breaker policy error.
-const MAX_BREAKER_THRESHOLD: u32 = 4095;
-const MAX_BREAKER_PROBES: u32 = 63;
+// The breaker packs its counters into one atomic word; its field widths bound these settings,
+// checked here so configuration errors name the key rather than surfacing later as a breaker
+// policy error.
+const MAX_BREAKER_THRESHOLD: u32 = crate::breaker::MAX_THRESHOLD;
+const MAX_BREAKER_PROBES: u32 = crate::breaker::MAX_PROBES;
 
 type Check = Result<(), ConfigError>;
 

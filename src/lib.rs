@@ -23,6 +23,8 @@ pub mod arrow;
 pub mod breaker;
 #[cfg(feature = "std")]
 pub mod config;
+#[cfg(feature = "std")]
+pub mod pipeline;
 pub mod ring;
 pub mod signal;
 pub mod wire;

@@ -1,11 +1,15 @@
 //! Storage: OTLP wire records -> Arrow record batches -> rotated, crash-safe Arrow IPC files.
 //!
 //! - [`schema`]: the column contract of the stored files (see `docs/SCHEMA.md`).
+//! - [`decode`]: OTLP wire records straight into record batches of those schemas.
 //! - [`files`]: the on-disk layout: directories, file names, listing, recovery, retention.
 //! - [`writer`]: [`writer::SignalWriter`], one signal's batches -> rotated IPC stream files.
 //! - [`stats`]: the storage counters.
+//! - [`drain`]: the drain thread: ring -> decoder -> writer, batch cutting, flush, shutdown.
 #![forbid(unsafe_code)]
 
+pub mod decode;
+pub mod drain;
 pub mod files;
 pub mod schema;
 pub mod stats;

@@ -300,6 +300,8 @@ async fn too_large_messages_are_resource_exhausted_naming_the_limit() {
     assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
     assert!(err.message().contains("16384"), "{}", err.message());
     assert!(drain(server.ctx.ring(Signal::Traces)).is_empty());
+    let snap = server.ctx.snapshot().get(Signal::Traces, Transport::Grpc);
+    assert_eq!((snap.requests, snap.requests_invalid), (2, 2));
     server.stop().await;
 
     // A message over the decoding limit (max_decompressed_bytes): tonic's own length check,

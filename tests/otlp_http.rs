@@ -554,6 +554,8 @@ async fn full_ring_is_429_with_retry_after_and_shutdown_is_503() {
     assert_eq!(reply.status, 503);
     assert_eq!(reply.rpc_status().code, 14);
     assert!(drain(&ring).is_empty());
+    let snap = server.ctx.snapshot().get(Signal::Traces, Transport::Http);
+    assert_eq!((snap.requests, snap.requests_refused), (4, 3));
     server.stop().await;
 }
 

@@ -390,3 +390,182 @@ fn nothing_valid_or_broken_framing_is_invalid() {
     assert!(err.to_string().contains("runs past the end"), "{err}");
     assert!(drain(&ring).is_empty());
 }
+
+/// `(resource, scope, metric without its points, one encoded point)` for every data point.
+fn flat_points(
+    resources: &[opentelemetry_proto::tonic::metrics::v1::ResourceMetrics],
+) -> Vec<(String, String, Metric, Vec<u8>)> {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    let mut out = Vec::new();
+    for r in resources {
+        let res = format!("{:?}", r.resource);
+        for s in &r.scope_metrics {
+            let scope = format!("{:?}", s.scope);
+            for m in &s.metrics {
+                let mut shell = m.clone();
+                let points: Vec<Vec<u8>> = match &mut shell.data {
+                    Some(Data::Gauge(g)) => {
+                        g.data_points.drain(..).map(|p| p.encode_to_vec()).collect()
+                    }
+                    Some(Data::Sum(g)) => {
+                        g.data_points.drain(..).map(|p| p.encode_to_vec()).collect()
+                    }
+                    Some(Data::Histogram(g)) => {
+                        g.data_points.drain(..).map(|p| p.encode_to_vec()).collect()
+                    }
+                    other => panic!("unexpected {other:?}"),
+                };
+                for p in points {
+                    out.push((res.clone(), scope.clone(), shell.clone(), p));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn decode_metrics(
+    records: &[(u32, Vec<u8>)],
+) -> Vec<opentelemetry_proto::tonic::metrics::v1::ResourceMetrics> {
+    records
+        .iter()
+        .map(|(_, b)| {
+            opentelemetry_proto::tonic::metrics::v1::ResourceMetrics::decode(&b[..]).unwrap()
+        })
+        .collect()
+}
+
+use opentelemetry_proto::tonic::metrics::v1::Metric;
+
+#[test]
+fn a_metric_too_large_alone_is_split_along_its_data_points() {
+    use opentelemetry_proto::tonic::metrics::v1::{
+        NumberDataPoint, Sum, metric::Data, number_data_point,
+    };
+    let ring = Ring::with_capacity(16 << 10).unwrap(); // largest record 2040 bytes
+    let mut req = metrics(1, 1, 2, 0);
+    let point = |i: i64, pad: usize| NumberDataPoint {
+        attributes: vec![kv("k", &format!("{i}{}", "p".repeat(pad)))],
+        time_unix_nano: (1000 + i) as u64,
+        value: Some(number_data_point::Value::AsInt(i)),
+        ..NumberDataPoint::default()
+    };
+    let mut pts: Vec<_> = (0..300).map(|i| point(i, 10)).collect();
+    pts.insert(150, point(-1, 3000)); // too large even alone
+    let big = Metric {
+        name: "big.sum".into(),
+        description: "many points".into(),
+        unit: "By".into(),
+        metadata: vec![kv("m", "v")],
+        data: Some(Data::Sum(Sum {
+            data_points: pts,
+            aggregation_temporality: 1,
+            is_monotonic: true,
+        })),
+    };
+    assert!(big.encoded_len() > 4 * ring.max_record_len());
+    req.resource_metrics[0].scope_metrics[0]
+        .metrics
+        .insert(1, big);
+    let total: u64 = flat_metrics(&req.resource_metrics)
+        .iter()
+        .map(|f| points(&f.4))
+        .sum();
+
+    let accepted = ingest(Signal::Metrics, &req.encode_to_vec(), &ring, &opts()).unwrap();
+    assert_eq!(
+        (accepted.items, accepted.rejected_too_large),
+        (total - 1, 1)
+    );
+    let records = drain(&ring);
+    assert!(records.len() > 4);
+    assert!(records.iter().all(|r| r.1.len() <= ring.max_record_len()));
+    let mut expected = req.clone();
+    if let Some(Data::Sum(s)) = &mut expected.resource_metrics[0].scope_metrics[0].metrics[1].data {
+        s.data_points.remove(150);
+    }
+    assert_eq!(
+        flat_points(&decode_metrics(&records)),
+        flat_points(&expected.resource_metrics)
+    );
+}
+
+/// Principle 1: the fast path allocates a constant number of times per request (the plan and
+/// the claims), whatever the number of items, and also when re-framing.
+mod allocations {
+    use super::*;
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    struct Counting;
+
+    thread_local! {
+        static COUNT: Cell<Option<u64>> = const { Cell::new(None) };
+    }
+
+    fn note() {
+        // `try_with`: the allocator also runs while thread-locals are torn down.
+        let _ = COUNT.try_with(|c| c.set(c.get().map(|n| n + 1)));
+    }
+
+    // SAFETY: forwards every call to the system allocator unchanged; only counts.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            note();
+            // SAFETY: same contract as ours.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            note();
+            // SAFETY: same contract as ours.
+            unsafe { System.alloc_zeroed(layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            note();
+            // SAFETY: same contract as ours.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: same contract as ours.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    fn allocations_in(f: impl FnOnce()) -> u64 {
+        COUNT.with(|c| c.set(Some(0)));
+        f();
+        COUNT.with(|c| c.replace(None)).unwrap()
+    }
+
+    #[test]
+    fn counter_sees_allocations() {
+        assert_eq!(
+            allocations_in(|| drop(std::hint::black_box(vec![1u8; 8]))),
+            1
+        );
+    }
+
+    #[test]
+    fn ingest_allocates_per_request_not_per_item() {
+        let ring = Ring::with_capacity(1 << 20).unwrap();
+        for (items, pad) in [(1, 0), (500, 10)] {
+            let bytes = traces(4, 2, items, pad).encode_to_vec();
+            let n = allocations_in(|| {
+                ingest(Signal::Traces, &bytes, &ring, &opts()).unwrap();
+            });
+            assert_eq!(n, 2, "{items} items per scope");
+            drain(&ring);
+        }
+        // Re-framed: still the plan and the claims.
+        let small = Ring::with_capacity(64 << 10).unwrap();
+        let bytes = traces(1, 2, 60, 200).encode_to_vec();
+        let n = allocations_in(|| {
+            let accepted = ingest(Signal::Traces, &bytes, &small, &opts()).unwrap();
+            assert!(accepted.records > 2);
+        });
+        assert_eq!(n, 2);
+    }
+}

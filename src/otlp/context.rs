@@ -229,6 +229,13 @@ impl ReceiverContext {
         c.requests_invalid.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a request refused before ingest for overload or shutdown.
+    pub fn count_refused(&self, signal: Signal, transport: Transport) {
+        let c = self.counters(signal, transport);
+        c.requests.fetch_add(1, Ordering::Relaxed);
+        c.requests_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Ingests one request into the ring of `signal` (synchronously: may sleep up to
     /// `wait_for_room`), refusing it when shutting down, and counts the outcome.
     ///

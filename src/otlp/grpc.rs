@@ -41,12 +41,13 @@ use super::context::{ReceiverContext, Transport};
 use super::ingest::{Accepted, IngestError};
 use super::response;
 use crate::signal::Signal;
+use crate::sync::{AtomicBool, Ordering};
 
 /// Boxed error type of tonic's server.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves OTLP/gRPC on `listener` until `shutdown` completes, then stops accepting and
-/// finishes the requests in flight (graceful).
+/// finishes the requests in flight (graceful; bound the wait with `tokio::time::timeout`).
 ///
 /// # Errors
 /// tonic's transport error if the server fails.
@@ -171,15 +172,17 @@ impl<S: OtlpService> tower_service::Service<http::Request<tonic::body::Body>> fo
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(limits.max_decompressed_bytes);
-            let response = grpc
-                .unary(
-                    Export::<S> {
-                        ctx,
-                        _s: PhantomData,
-                    },
-                    req,
-                )
-                .await;
+            let reached = Arc::new(AtomicBool::new(false));
+            let export = Export::<S> {
+                ctx: Arc::clone(&ctx),
+                reached: Arc::clone(&reached),
+                _s: PhantomData,
+            };
+            let response = grpc.unary(export, req).await;
+            // Refused by tonic before ingest (too large, bad compression): count it here.
+            if !reached.load(Ordering::Relaxed) && response.headers().contains_key("grpc-status") {
+                ctx.count_invalid(S::SIGNAL, Transport::Grpc);
+            }
             Ok(out_of_range_to_exhausted(response))
         })
     }
@@ -206,6 +209,8 @@ fn out_of_range_to_exhausted(
 /// The unary call: raw bytes in, prost response out.
 struct Export<S> {
     ctx: Arc<ReceiverContext>,
+    /// Set once the request reached ingest (which counts it).
+    reached: Arc<AtomicBool>,
     _s: PhantomData<fn() -> S>,
 }
 
@@ -220,6 +225,7 @@ impl<S: OtlpService> tower_service::Service<tonic::Request<Bytes>> for Export<S>
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let ctx = Arc::clone(&self.ctx);
+        self.reached.store(true, Ordering::Relaxed);
         Box::pin(async move {
             let bytes = request.into_inner();
             match ctx.ingest_async(S::SIGNAL, Transport::Grpc, bytes).await {

@@ -41,8 +41,12 @@ use super::ingest::IngestError;
 use super::response;
 use crate::signal::Signal;
 
+/// Longest a client may take to send a request head.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Serves OTLP/HTTP on `listener` until `shutdown` completes; then stops accepting, lets the
-/// requests in flight finish and closes idle keep-alive connections (graceful).
+/// requests in flight finish and closes idle keep-alive connections (graceful). A client
+/// sending a body very slowly can hold that wait: bound it with `tokio::time::timeout`.
 ///
 /// # Errors
 /// None today (accept errors are retried); the `Result` leaves room for TLS setup errors.
@@ -69,7 +73,11 @@ pub async fn serve_http(
                     let ctx = Arc::clone(&ctx);
                     async move { Ok::<_, Infallible>(handle(ctx, req).await) }
                 });
+                // A client that never finishes its request head does not hold a
+                // connection (or a graceful shutdown) forever.
                 let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT)
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
@@ -158,7 +166,7 @@ async fn handle(ctx: Arc<ReceiverContext>, req: Request<Incoming>) -> Reply {
         }
     };
     if ctx.is_shutting_down() {
-        ctx.count_invalid(signal, Transport::Http);
+        ctx.count_refused(signal, Transport::Http);
         return unavailable(format);
     }
     let limits = *ctx.limits();

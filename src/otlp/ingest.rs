@@ -170,7 +170,10 @@ pub fn ingest(
 ) -> Result<Accepted, IngestError> {
     match scan::scan(signal, request) {
         Ok(scanned) => {
-            let mut plan = Plan::new(ring, scanned.resources());
+            // Room for every record, re-framed pieces included (a piece is rarely under half
+            // a record), so the plan does not grow.
+            let hint = scanned.resources() + 2 * request.len() / ring.max_record_len().max(1);
+            let mut plan = Plan::new(ring, hint);
             for chunk in scanned.chunks() {
                 plan.add(chunk);
             }

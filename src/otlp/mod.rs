@@ -25,6 +25,7 @@ pub mod context;
 pub mod grpc;
 pub mod http;
 pub mod ingest;
+mod raw;
 mod reframe;
 mod response;
 mod salvage;

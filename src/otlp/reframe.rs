@@ -7,17 +7,21 @@
 //! (field 2, `LEN`) made of that scope's own fields except field 2 plus a run of its items,
 //! each re-emitted as field 2 + length + the item's bytes. Items are packed greedily in wire
 //! order. An item that does not fit even alone in a piece is rejected and counted (OTLP partial
-//! success), never split: a span or log record has no smaller unit, and for metrics a whole
-//! `Metric` (with all its data points) is the unit here.
+//! success), never split: a span or log record has no smaller unit. A `Metric` too large alone
+//! is split one level further, along its data points: each piece repeats the metric's fields
+//! (name, unit, ...) and its data message's fields (temporality, monotonicity) around a run of
+//! points; only a single data point too large alone is rejected.
 //!
 //! Everything borrows the request bytes; the plan is one `Vec` per request, no per-item
 //! allocation. Chunks and scopes without items are dropped: they carry no telemetry row.
 #![forbid(unsafe_code)]
 
+use super::raw::RawFields;
 use crate::ring::{HEADER_LEN, RECORD_ALIGN, Ring};
+use crate::signal::Signal;
 use crate::wire::encode::{EncodeError, Writer, len_field_len};
-use crate::wire::fields::{WT_LEN, resource_items, scope_items};
-use crate::wire::scan::{Items, ResourceChunk, ScopeChunk};
+use crate::wire::fields::{WT_LEN, data, metric, resource_items, scope_items};
+use crate::wire::scan::{Item, Items, ResourceChunk, ScopeChunk};
 
 /// What one record holds.
 #[derive(Debug, Clone)]
@@ -35,6 +39,39 @@ enum Body<'a> {
         /// Length of the scope-level message body this piece writes.
         scope_len: usize,
     },
+    /// A piece of one metric too large alone: a run of its data points.
+    MetricPiece(MetricPiece<'a>),
+}
+
+/// A run of data points of one metric, with everything around them.
+#[derive(Debug, Clone)]
+struct MetricPiece<'a> {
+    chunk: ResourceChunk<'a>,
+    scope: ScopeChunk<'a>,
+    /// The `Metric` body.
+    metric: &'a [u8],
+    /// Field number of its data message (gauge, sum, histogram...).
+    data_number: u32,
+    /// The data message body.
+    data: &'a [u8],
+    /// The data message's fields, positioned at the piece's first data point.
+    points: RawFields<'a>,
+    count: usize,
+    scope_len: usize,
+    metric_len: usize,
+    data_len: usize,
+}
+
+/// Whether `number` is one of `Metric`'s data fields (the `data` oneof).
+fn is_data_field(number: u32) -> bool {
+    matches!(
+        number,
+        metric::GAUGE
+            | metric::SUM
+            | metric::HISTOGRAM
+            | metric::EXPONENTIAL_HISTOGRAM
+            | metric::SUMMARY
+    )
 }
 
 /// One planned ring record.
@@ -118,8 +155,13 @@ impl<'a> Plan<'a> {
                     count += 1;
                     piece_items += u64::from(item.count());
                 } else if count == 0 {
-                    // Too large even alone: rejected; the next piece starts after it.
-                    self.too_large += u64::from(item.count());
+                    // Too large even alone: a metric is split along its data points, any
+                    // other item rejected; the next piece starts after it.
+                    if chunk.signal() == Signal::Metrics {
+                        self.split_metric(chunk, prefix, scope, scope_prefix, item);
+                    } else {
+                        self.too_large += u64::from(item.count());
+                    }
                     start = items.clone();
                 } else {
                     // Starts the next piece.
@@ -138,6 +180,89 @@ impl<'a> Plan<'a> {
                 scope_len,
             };
             self.push(body, record_len(scope_len), piece_items);
+        }
+    }
+}
+
+impl<'a> Plan<'a> {
+    /// Packs the data points of one metric too large for a record into pieces that fit.
+    fn split_metric(
+        &mut self,
+        chunk: ResourceChunk<'a>,
+        prefix: usize,
+        scope: ScopeChunk<'a>,
+        scope_prefix: usize,
+        item: Item<'a>,
+    ) {
+        let metric = item.bytes();
+        let fields = || RawFields::new(metric).map_while(Result::ok);
+        let mut data_fields = fields().filter(|f| is_data_field(f.number) && f.wire == WT_LEN);
+        let (Some(data_field), None) = (data_fields.next(), data_fields.next()) else {
+            // No data, or a oneof written more than once: nothing sensible to split.
+            self.too_large += u64::from(item.count());
+            return;
+        };
+        let data_number = data_field.number;
+        let data_body = data_field.value;
+        let metric_prefix: usize = fields()
+            .filter(|f| f.number != data_number)
+            .map(|f| f.raw.len())
+            .sum();
+        let data_fields = || RawFields::new(data_body).map_while(Result::ok);
+        let data_prefix: usize = data_fields()
+            .filter(|f| f.number != data::DATA_POINTS)
+            .map(|f| f.raw.len())
+            .sum();
+        let lengths = |points_len: usize| {
+            let data_len = data_prefix + points_len;
+            let metric_len = metric_prefix + len_field_len(data_number, data_len);
+            let scope_len = scope_prefix + len_field_len(scope_items::ITEMS, metric_len);
+            let record = prefix + len_field_len(resource_items::SCOPE_ITEMS, scope_len);
+            (record, scope_len, metric_len, data_len)
+        };
+        let is_point =
+            |f: &super::raw::RawField<'_>| f.number == data::DATA_POINTS && f.wire == WT_LEN;
+        let mut points = RawFields::new(data_body);
+        loop {
+            let mut start = points.clone();
+            let (mut count, mut points_len) = (0usize, 0usize);
+            loop {
+                let before = points.clone();
+                let Some(Ok(point)) = points.next() else {
+                    break;
+                };
+                if !is_point(&point) {
+                    continue;
+                }
+                let field = len_field_len(data::DATA_POINTS, point.value.len());
+                if lengths(points_len + field).0 <= self.max_len {
+                    points_len += field;
+                    count += 1;
+                } else if count == 0 {
+                    self.too_large += 1;
+                    start = points.clone();
+                } else {
+                    points = before;
+                    break;
+                }
+            }
+            if count == 0 {
+                return;
+            }
+            let (len, scope_len, metric_len, data_len) = lengths(points_len);
+            let piece = MetricPiece {
+                chunk,
+                scope,
+                metric,
+                data_number,
+                data: data_body,
+                points: start,
+                count,
+                scope_len,
+                metric_len,
+                data_len,
+            };
+            self.push(Body::MetricPiece(piece), len, count as u64);
         }
     }
 }
@@ -191,6 +316,56 @@ impl Planned<'_> {
                     Err(EncodeError::LengthMismatch)
                 }
             }
+            Body::MetricPiece(p) => p.write(out),
+        }
+    }
+}
+
+impl MetricPiece<'_> {
+    fn write(&self, out: &mut [u8]) -> Result<(), EncodeError> {
+        let expected = out.len();
+        let mut w = Writer::new(out);
+        for f in self.chunk.fields() {
+            if f.number != resource_items::SCOPE_ITEMS {
+                w.raw(f.raw)?;
+            }
+        }
+        w.tag(resource_items::SCOPE_ITEMS, WT_LEN)?;
+        w.varint(self.scope_len as u64)?;
+        for f in self.scope.fields() {
+            if f.number != scope_items::ITEMS {
+                w.raw(f.raw)?;
+            }
+        }
+        w.tag(scope_items::ITEMS, WT_LEN)?;
+        w.varint(self.metric_len as u64)?;
+        for f in RawFields::new(self.metric).map_while(Result::ok) {
+            if f.number != self.data_number {
+                w.raw(f.raw)?;
+            }
+        }
+        w.tag(self.data_number, WT_LEN)?;
+        w.varint(self.data_len as u64)?;
+        for f in RawFields::new(self.data).map_while(Result::ok) {
+            if f.number != data::DATA_POINTS {
+                w.raw(f.raw)?;
+            }
+        }
+        let points = self
+            .points
+            .clone()
+            .map_while(Result::ok)
+            .filter(|f| f.number == data::DATA_POINTS && f.wire == WT_LEN)
+            .take(self.count);
+        for point in points {
+            w.tag(data::DATA_POINTS, WT_LEN)?;
+            w.varint(point.value.len() as u64)?;
+            w.raw(point.value)?;
+        }
+        if w.written() == expected {
+            Ok(())
+        } else {
+            Err(EncodeError::LengthMismatch)
         }
     }
 }

@@ -33,9 +33,14 @@ struct Server {
 impl Server {
     async fn start(limits: ReceiverLimits, ring_bytes: usize) -> Server {
         let ring = || Arc::new(Ring::with_capacity(ring_bytes).unwrap());
-        let ctx = Arc::new(ReceiverContext::with_limits(limits, ring(), ring(), ring()));
+        Server::start_ctx(ReceiverContext::with_limits(limits, ring(), ring(), ring())).await
+    }
+
+    async fn start_ctx(ctx: ReceiverContext) -> Server {
+        let ctx = Arc::new(ctx);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if ctx.tls().is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(serve_grpc(Arc::clone(&ctx), listener, async move {
             let _ = stopped.await;
@@ -457,5 +462,49 @@ async fn waiting_for_room_succeeds_when_a_consumer_drains() {
     let seen = consumer.join().unwrap();
     let mine: Vec<_> = seen.into_iter().filter(|(k, _)| *k == 1).collect();
     assert_eq!(records_traces(&mine), flat_traces(&req.resource_spans));
+    server.stop().await;
+}
+
+const CA: &[u8] = include_bytes!("data/otlp_tls/ca.pem");
+const CERT: &[u8] = include_bytes!("data/otlp_tls/server.pem");
+const KEY: &[u8] = include_bytes!("data/otlp_tls/server.key");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_serves_grpc() {
+    use otlp_arrow::otlp::TlsIdentity;
+    use tonic::transport::{Certificate, ClientTlsConfig};
+    let ring = || Arc::new(Ring::with_capacity(1 << 16).unwrap());
+    let identity = TlsIdentity::from_pem(CERT, KEY).unwrap();
+    let ctx = ReceiverContext::with_limits(limits(), ring(), ring(), ring()).with_tls(identity);
+    let server = Server::start_ctx(ctx).await;
+    assert!(server.url.starts_with("https://"));
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(CA))
+        .domain_name("localhost");
+    let channel = Channel::from_shared(server.url.clone())
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let req = traces(1, 1, 3, 0);
+    let resp = TraceServiceClient::new(channel)
+        .export(req.clone())
+        .await
+        .unwrap();
+    assert_eq!(resp.into_inner().partial_success, None);
+    let records = drain(server.ctx.ring(Signal::Traces));
+    assert_eq!(records_traces(&records), flat_traces(&req.resource_spans));
+
+    // A plaintext client gets nowhere.
+    let plain = Channel::from_shared(server.url.replace("https", "http"))
+        .unwrap()
+        .connect()
+        .await;
+    if let Ok(plain) = plain {
+        assert!(TraceServiceClient::new(plain).export(req).await.is_err());
+    }
+    assert!(drain(server.ctx.ring(Signal::Traces)).is_empty());
     server.stop().await;
 }

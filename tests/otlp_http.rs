@@ -34,7 +34,11 @@ struct Server {
 impl Server {
     async fn start(limits: ReceiverLimits, ring_bytes: usize) -> Server {
         let ring = || Arc::new(Ring::with_capacity(ring_bytes).unwrap());
-        let ctx = Arc::new(ReceiverContext::with_limits(limits, ring(), ring(), ring()));
+        Server::start_ctx(ReceiverContext::with_limits(limits, ring(), ring(), ring())).await
+    }
+
+    async fn start_ctx(ctx: ReceiverContext) -> Server {
+        let ctx = Arc::new(ctx);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -66,22 +70,37 @@ impl Server {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
-        let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-length: {}\r\n",
-            body.len()
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).await.unwrap();
-        // The server may answer (413) before reading the whole body and close.
-        let _ = stream.write_all(body).await;
-        let mut raw = Vec::new();
-        let _ = stream.read_to_end(&mut raw).await;
-        Reply::parse(&raw)
+        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        exchange(stream, method, path, headers, body).await
     }
+}
+
+/// One `connection: close` request on `stream`, and its reply.
+async fn exchange<S>(
+    mut stream: S,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The server may answer (413) before reading the whole body and close.
+    let _ = stream.write_all(body).await;
+    let _ = stream.flush().await;
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw).await;
+    Reply::parse(&raw)
 }
 
 #[derive(Debug)]
@@ -621,4 +640,94 @@ async fn shutdown_waits_for_keep_alive_connections_to_go_idle() {
     server.stop().await;
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest).await;
+}
+
+const CA: &[u8] = include_bytes!("data/otlp_tls/ca.pem");
+const CERT: &[u8] = include_bytes!("data/otlp_tls/server.pem");
+const KEY: &[u8] = include_bytes!("data/otlp_tls/server.key");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_serves_http() {
+    use otlp_arrow::otlp::TlsIdentity;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    let ring = || Arc::new(Ring::with_capacity(1 << 16).unwrap());
+    let identity = TlsIdentity::from_pem(CERT, KEY).unwrap();
+    let ctx = ReceiverContext::with_limits(limits(), ring(), ring(), ring()).with_tls(identity);
+    let server = Server::start_ctx(ctx).await;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(CA).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let tls = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let req = logs(1, 1, 2, 0);
+    let body = req.encode_to_vec();
+    let reply = exchange(
+        tls,
+        "POST",
+        "/v1/logs",
+        &[("content-type", PROTOBUF)],
+        &body,
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let records = drain(server.ctx.ring(Signal::Logs));
+    assert_eq!(records_logs(&records), flat_logs(&req.resource_logs));
+
+    // Plain HTTP to the TLS port gets no HTTP answer, and nothing lands.
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head =
+        "POST /v1/logs HTTP/1.1\r\nhost: t\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    let _ = tcp.read_to_end(&mut raw).await;
+    assert!(!raw.starts_with(b"HTTP/1.1"));
+    assert!(drain(server.ctx.ring(Signal::Logs)).is_empty());
+    server.stop().await;
+}
+
+#[test]
+fn tls_identity_errors_name_the_problem() {
+    use otlp_arrow::config::ServerTlsConfig;
+    use otlp_arrow::otlp::{TlsError, TlsIdentity};
+    let none = TlsIdentity::from_config(&ServerTlsConfig::default()).unwrap();
+    assert!(none.is_none());
+    let half = ServerTlsConfig {
+        cert_path: Some("/nonexistent/cert.pem".into()),
+        key_path: None,
+    };
+    assert!(matches!(
+        TlsIdentity::from_config(&half),
+        Err(TlsError::Incomplete)
+    ));
+    let missing = ServerTlsConfig {
+        cert_path: Some("/nonexistent/cert.pem".into()),
+        key_path: Some("/nonexistent/key.pem".into()),
+    };
+    let err = TlsIdentity::from_config(&missing).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/cert.pem"), "{err}");
+    assert!(matches!(
+        TlsIdentity::from_pem(KEY, KEY),
+        Err(TlsError::NoCertificate)
+    ));
+    assert!(TlsIdentity::from_pem(CERT, CERT).is_err());
+    // The key never shows in Debug.
+    let shown = format!("{:?}", TlsIdentity::from_pem(CERT, KEY).unwrap());
+    assert!(
+        !shown.contains("PRIVATE") && !shown.contains("key_pem"),
+        "{shown}"
+    );
 }

@@ -1,7 +1,8 @@
 //! [`ReceiverContext`]: what the gRPC and HTTP receivers share, built once by the pipeline.
 //!
 //! It owns nothing but handles: the three rings (`Arc`s shared with the drain threads), the
-//! limits taken from [`ReceiverConfig`], a shutting-down flag, and relaxed atomic counters per
+//! limits taken from [`ReceiverConfig`], the optional TLS identity, a shutting-down flag, and
+//! relaxed atomic counters per
 //! signal x transport that the admin `/metrics` page reads through
 //! [`ReceiverContext::snapshot`]. Counters are exact each, not a consistent set.
 #![forbid(unsafe_code)]
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ingest::{Accepted, IngestError, IngestOptions, ingest};
+use super::tls::TlsIdentity;
 use crate::config::ReceiverConfig;
 use crate::ring::Ring;
 use crate::signal::Signal;
@@ -141,6 +143,7 @@ pub struct ReceiverContext {
     limits: ReceiverLimits,
     shutting_down: AtomicBool,
     counters: [[Counters; 2]; 3],
+    tls: Option<TlsIdentity>,
 }
 
 impl ReceiverContext {
@@ -166,7 +169,20 @@ impl ReceiverContext {
             limits,
             shutting_down: AtomicBool::new(false),
             counters: Default::default(),
+            tls: None,
         }
+    }
+
+    /// Serve both receivers over TLS with `identity` (see
+    /// [`TlsIdentity::from_config`]).
+    pub fn with_tls(mut self, identity: TlsIdentity) -> Self {
+        self.tls = Some(identity);
+        self
+    }
+
+    /// The TLS identity, when the receivers serve TLS.
+    pub fn tls(&self) -> Option<&TlsIdentity> {
+        self.tls.as_ref()
     }
 
     /// The ring of `signal`.

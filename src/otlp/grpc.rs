@@ -46,7 +46,8 @@ use crate::sync::{AtomicBool, Ordering};
 /// Boxed error type of tonic's server.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Serves OTLP/gRPC on `listener` until `shutdown` completes, then stops accepting and
+/// Serves OTLP/gRPC on `listener` (over TLS when the context has a
+/// [`TlsIdentity`](super::TlsIdentity)) until `shutdown` completes, then stops accepting and
 /// finishes the requests in flight (graceful; bound the wait with `tokio::time::timeout`).
 ///
 /// # Errors
@@ -57,7 +58,11 @@ pub async fn serve_grpc(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
-    tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = ctx.tls() {
+        server = server.tls_config(tls.tonic())?;
+    }
+    server
         .add_routes(routes(ctx))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await

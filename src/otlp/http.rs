@@ -8,6 +8,7 @@
 //!   `max_decompressed_bytes`: a gzip bomb costs at most that much memory, then gets 413.
 //! - The body as sent is capped at `max_message_bytes` (413 beyond, checked against
 //!   `Content-Length` first and while reading).
+//! - TLS when the context has a [`TlsIdentity`](super::TlsIdentity) (`[receiver.tls]`).
 //! - Responses are encoded like the request: protobuf or JSON `Export*ServiceResponse`, with
 //!   `partial_success` when items were rejected; errors carry a `google.rpc.Status` body.
 //!
@@ -28,6 +29,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -39,22 +41,36 @@ use tonic::Code;
 use super::context::{ReceiverContext, Transport};
 use super::ingest::IngestError;
 use super::response;
+use super::tls::TlsIdentity;
 use crate::signal::Signal;
 
 /// Longest a client may take to send a request head.
-const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The connection settings: a client that never finishes its request head does not hold a
+/// connection (or a graceful shutdown) forever.
+fn http1() -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+}
 
 /// Serves OTLP/HTTP on `listener` until `shutdown` completes; then stops accepting, lets the
 /// requests in flight finish and closes idle keep-alive connections (graceful). A client
 /// sending a body very slowly can hold that wait: bound it with `tokio::time::timeout`.
 ///
 /// # Errors
-/// None today (accept errors are retried); the `Result` leaves room for TLS setup errors.
+/// None today (accept errors are retried; TLS is validated when the identity is loaded).
 pub async fn serve_http(
     ctx: Arc<ReceiverContext>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let acceptor = ctx.tls().map(TlsIdentity::acceptor);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -64,7 +80,7 @@ pub async fn serve_http(
                     Ok((stream, _)) => stream,
                     Err(_) => {
                         // Out of file descriptors and the like: do not spin on it.
-                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        tokio::time::sleep(Duration::from_millis(10)).await;
                         continue;
                     }
                 };
@@ -73,15 +89,26 @@ pub async fn serve_http(
                     let ctx = Arc::clone(&ctx);
                     async move { Ok::<_, Infallible>(handle(ctx, req).await) }
                 });
-                // A client that never finishes its request head does not hold a
-                // connection (or a graceful shutdown) forever.
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(HEADER_READ_TIMEOUT)
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
+                // Held from here, so a graceful shutdown also waits for handshakes.
+                let watcher = graceful.watcher();
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let _ = conn.await;
+                    match acceptor {
+                        None => {
+                            let conn = http1().serve_connection(TokioIo::new(stream), service);
+                            let _ = watcher.watch(conn).await;
+                        }
+                        Some(acceptor) => {
+                            let handshake = acceptor.accept(stream);
+                            let Ok(Ok(stream)) =
+                                tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await
+                            else {
+                                return;
+                            };
+                            let conn = http1().serve_connection(TokioIo::new(stream), service);
+                            let _ = watcher.watch(conn).await;
+                        }
+                    }
                 });
             }
             () = &mut shutdown => break,

@@ -7,6 +7,7 @@
 //! | [`context`] | [`ReceiverContext`]: the rings, limits, the shutting-down flag and the per signal x transport counters both receivers share |
 //! | [`grpc`] | OTLP/gRPC (tonic): the three `Export` methods, raw bytes to [`ingest`], RetryInfo on overload |
 //! | [`http`] | OTLP/HTTP (hyper): `/v1/{traces,metrics,logs}`, protobuf and JSON, gzip with a size cap |
+//! | [`tls`] | [`TlsIdentity`]: the rustls certificate and key both receivers serve with |
 //!
 //! What every receiver promises (DESIGN.md principles 1, 3 and 5):
 //!
@@ -29,8 +30,10 @@ mod raw;
 mod reframe;
 mod response;
 mod salvage;
+pub mod tls;
 
 pub use context::{CounterSnapshot, ReceiverContext, ReceiverLimits, ReceiverSnapshot, Transport};
 pub use grpc::serve_grpc;
 pub use http::serve_http;
 pub use ingest::{Accepted, IngestError, IngestOptions, ingest};
+pub use tls::{TlsError, TlsIdentity};

@@ -2,7 +2,7 @@
 //! `LogsService/Export` at their standard paths.
 //!
 //! Request messages are **not** decoded into prost structs: a small [`Codec`] hands the raw
-//! message bytes (after tonic's gRPC framing and gzip) to [`ingest`](super::ingest), and
+//! message bytes (after tonic's gRPC framing and gzip) to [`ingest`](super::ingest()), and
 //! encodes only the prost response. Three marker types give each service its tonic
 //! `NamedService` path; tonic's `Routes` does the routing.
 //!

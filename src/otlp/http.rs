@@ -1,6 +1,6 @@
 //! The OTLP/HTTP receiver (hyper, HTTP/1.1): `POST /v1/traces`, `/v1/metrics`, `/v1/logs`.
 //!
-//! - `Content-Type: application/x-protobuf`: the body goes to [`ingest`](super::ingest) as
+//! - `Content-Type: application/x-protobuf`: the body goes to [`ingest`](super::ingest()) as
 //!   raw bytes. `application/json`: the OTLP/JSON mapping (hex ids, lowerCamelCase, 64-bit
 //!   integers as strings, enums as numbers) is parsed into opentelemetry-proto's prost structs,
 //!   encoded to protobuf, then ingested: for JSON that decode is unavoidable.
@@ -8,7 +8,7 @@
 //!   `max_decompressed_bytes`: a gzip bomb costs at most that much memory, then gets 413.
 //! - The body as sent is capped at `max_message_bytes` (413 beyond, checked against
 //!   `Content-Length` first and while reading).
-//! - TLS when the context has a [`TlsIdentity`](super::TlsIdentity) (`[receiver.tls]`).
+//! - TLS when the context has a [`TlsIdentity`] (`[receiver.tls]`).
 //! - Responses are encoded like the request: protobuf or JSON `Export*ServiceResponse`, with
 //!   `partial_success` when items were rejected; errors carry a `google.rpc.Status` body.
 //!
@@ -307,7 +307,7 @@ fn process(ctx: &ReceiverContext, signal: Signal, format: Format, gzip: bool, ra
     }
 }
 
-/// The reply to a request [`ingest`](super::ingest) refused.
+/// The reply to a request [`ingest`](super::ingest()) refused.
 fn refused(format: Format, error: &IngestError) -> Reply {
     let message = error.to_string();
     match error {

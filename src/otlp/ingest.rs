@@ -30,8 +30,9 @@
 //!
 //! A `Resource*` message larger than [`Ring::max_record_len`] is split along scope and item
 //! boundaries into records that each fit, every piece repeating the resource-level and
-//! scope-level fields, and written straight into its claim (no intermediate buffer). An item
-//! too large for any record on its own is rejected and counted in
+//! scope-level fields, and written straight into its claim (no intermediate buffer). A metric
+//! too large alone is split along its data points the same way. A span, log record or data
+//! point too large for any record on its own is rejected and counted in
 //! [`Accepted::rejected_too_large`]; the rest of the request is accepted.
 //!
 //! # Partial success

@@ -3,9 +3,9 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`ingest`] | sync, no tokio: validate a request, split it into `Resource*` records (re-framed when too large), claim them all or none, fill and commit; partial success on invalid parts |
+//! | [`ingest`](mod@ingest) | sync, no tokio: validate a request, split it into `Resource*` records (re-framed when too large), claim them all or none, fill and commit; partial success on invalid parts |
 //! | [`context`] | [`ReceiverContext`]: the rings, limits, the shutting-down flag and the per signal x transport counters both receivers share |
-//! | [`grpc`] | OTLP/gRPC (tonic): the three `Export` methods, raw bytes to [`ingest`], RetryInfo on overload |
+//! | [`grpc`] | OTLP/gRPC (tonic): the three `Export` methods, raw bytes to [`ingest()`], RetryInfo on overload |
 //! | [`http`] | OTLP/HTTP (hyper): `/v1/{traces,metrics,logs}`, protobuf and JSON, gzip with a size cap |
 //! | [`tls`] | [`TlsIdentity`]: the rustls certificate and key both receivers serve with |
 //!
@@ -19,7 +19,7 @@
 //!   anything. The only partial outcome is the OTLP partial success: invalid items (or items
 //!   that cannot fit any ring record) are rejected, counted and reported; the rest is stored.
 //! - A `Resource*` message larger than the ring's largest record is re-framed along scope and
-//!   item boundaries ([`ingest`] module docs).
+//!   item boundaries ([`ingest`](mod@ingest) module docs).
 #![forbid(unsafe_code)]
 
 pub mod context;

@@ -317,12 +317,22 @@ fn flush_reports_a_failing_disk_and_shutdown_counts_what_is_lost() {
     std::fs::write(&traces_dir, b"not a directory").unwrap();
     write_spans(p.ring(Signal::Traces), 0, 40).unwrap();
     let err = p.flush(Duration::from_secs(20)).unwrap_err();
-    assert!(err.to_string().contains("traces"), "the error names the path: {err}");
+    assert!(
+        err.to_string().contains("traces"),
+        "the error names the path: {err}"
+    );
     // The disk never recovers: at the deadline every accepted span is reported lost, none
     // silently dropped.
     let report = p.shutdown();
-    let (_, traces, _) = report.signals.iter().find(|(s, _, _)| *s == Signal::Traces).unwrap();
+    let (_, traces, _) = report
+        .signals
+        .iter()
+        .find(|(s, _, _)| *s == Signal::Traces)
+        .unwrap();
     assert_eq!(traces.drain.lost_rows + traces.drain.lost_records * 5, 40);
-    assert_eq!(report.lost(), traces.drain.lost_rows + traces.drain.lost_records);
+    assert_eq!(
+        report.lost(),
+        traces.drain.lost_rows + traces.drain.lost_records
+    );
     assert_eq!(traces.storage.rows_written, 0);
 }

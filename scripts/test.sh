@@ -9,6 +9,12 @@ step() { printf '\n==> %s\n' "$*"; }
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export RUST_BACKTRACE=1
 
+step "python packages for the reader checks (pyarrow, duckdb, polars)"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    -r tests/python/requirements.txt
+# Missing Python modules fail the Python checks instead of skipping them.
+export REQUIRE_PYTHON_CHECKS=1
+
 step "format"
 cargo fmt --all --check
 

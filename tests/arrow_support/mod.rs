@@ -205,6 +205,10 @@ pub(crate) fn pyarrow_rows(dir: &Path) -> Option<u64> {
         .status()
         .is_ok_and(|s| s.success());
     if !has {
+        assert!(
+            std::env::var_os("REQUIRE_PYTHON_CHECKS").is_none(),
+            "pyarrow is required here (pip install -r tests/python/requirements.txt)"
+        );
         eprintln!("pyarrow not installed: skipping the pyarrow check");
         return None;
     }

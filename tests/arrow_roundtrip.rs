@@ -142,20 +142,17 @@ fn any_value() -> impl Strategy<Value = AnyValue> {
 
 fn attrs() -> impl Strategy<Value = Vec<KeyValue>> + Clone {
     // A key-value without value (None) is kept as such: the decoder stores a null value.
-    vec(
-        (text(), proptest::option::weighted(0.9, any_value())),
-        0..3,
-    )
-    .prop_map(|kvs| {
-        kvs.into_iter()
-            .map(|(key, value)| KeyValue {
-                key,
-                value,
-                ..Default::default()
-            })
-            .collect()
-    })
-    .boxed()
+    vec((text(), proptest::option::weighted(0.9, any_value())), 0..3)
+        .prop_map(|kvs| {
+            kvs.into_iter()
+                .map(|(key, value)| KeyValue {
+                    key,
+                    value,
+                    ..Default::default()
+                })
+                .collect()
+        })
+        .boxed()
 }
 
 fn resource() -> impl Strategy<Value = Option<Resource>> {
@@ -215,9 +212,23 @@ fn link() -> impl Strategy<Value = span::Link> {
 
 fn span() -> impl Strategy<Value = Span> {
     (
-        (span_id(16), span_id(8), text(), opt_id(8), u32s(), text(), 0..6i32),
+        (
+            span_id(16),
+            span_id(8),
+            text(),
+            opt_id(8),
+            u32s(),
+            text(),
+            0..6i32,
+        ),
         (u64s(), u64s(), attrs(), u32s()),
-        (vec(event(), 0..3), u32s(), vec(link(), 0..3), u32s(), status()),
+        (
+            vec(event(), 0..3),
+            u32s(),
+            vec(link(), 0..3),
+            u32s(),
+            status(),
+        ),
     )
         .prop_map(
             |(
@@ -363,19 +374,28 @@ fn exp_points() -> impl Strategy<Value = Vec<ExponentialHistogramDataPoint>> {
 fn summary_points() -> impl Strategy<Value = Vec<SummaryDataPoint>> {
     let q = (f64s(), f64s()).prop_map(|(quantile, value)| ValueAtQuantile { quantile, value });
     vec(
-        (attrs(), u64s(), u64s(), u64s(), f64s(), vec(q, 0..3), u32s()).prop_map(
-            |(attributes, start_time_unix_nano, time_unix_nano, count, sum, qs, flags)| {
-                SummaryDataPoint {
-                    attributes,
-                    start_time_unix_nano,
-                    time_unix_nano,
-                    count,
-                    sum,
-                    quantile_values: qs,
-                    flags,
-                }
-            },
-        ),
+        (
+            attrs(),
+            u64s(),
+            u64s(),
+            u64s(),
+            f64s(),
+            vec(q, 0..3),
+            u32s(),
+        )
+            .prop_map(
+                |(attributes, start_time_unix_nano, time_unix_nano, count, sum, qs, flags)| {
+                    SummaryDataPoint {
+                        attributes,
+                        start_time_unix_nano,
+                        time_unix_nano,
+                        count,
+                        sum,
+                        quantile_values: qs,
+                        flags,
+                    }
+                },
+            ),
         0..3,
     )
 }
@@ -454,8 +474,14 @@ fn log_record() -> impl Strategy<Value = LogRecord> {
 
 /// A resource and scope pool: requests draw from few distinct values, so that equal
 /// neighbours (which merge) are common.
-fn envelope() -> impl Strategy<Value = (Option<Resource>, String, Option<InstrumentationScope>, String)>
-{
+fn envelope() -> impl Strategy<
+    Value = (
+        Option<Resource>,
+        String,
+        Option<InstrumentationScope>,
+        String,
+    ),
+> {
     (
         resource(),
         prop_oneof![Just(String::new()), Just("https://r".to_owned())],
@@ -568,7 +594,10 @@ fn flat_spans(req: &ExportTraceServiceRequest) -> Vec<Triple<Span>> {
         for ss in &rs.scope_spans {
             for s in &ss.spans {
                 let mut s = s.clone();
-                if s.status.as_ref().is_some_and(|st| st.code == 0 && st.message.is_empty()) {
+                if s.status
+                    .as_ref()
+                    .is_some_and(|st| st.code == 0 && st.message.is_empty())
+                {
                     s.status = None;
                 }
                 for l in &mut s.links {
@@ -865,7 +894,11 @@ fn grouping_merges_neighbours_and_drops_empty_entries() {
             entry(r("a"), vec![sp("4")]),
         ],
     };
-    let records: Vec<Vec<u8>> = req.resource_spans.iter().map(Message::encode_to_vec).collect();
+    let records: Vec<Vec<u8>> = req
+        .resource_spans
+        .iter()
+        .map(Message::encode_to_vec)
+        .collect();
     let batch = decode_records(&mut TracesDecoder::default(), &records);
     let mut out = Vec::new();
     let stats = otlp::traces_request(&batch, &mut out).unwrap();

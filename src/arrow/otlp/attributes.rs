@@ -23,7 +23,7 @@ use arrow_array::{Array, BinaryArray, BooleanArray, MapArray, StringArray, Struc
 use arrow_buffer::NullBuffer;
 
 use super::ReverseError;
-use super::columns::Table;
+use super::columns::{Table, same_at, same_bytes, same_str};
 use crate::arrow::schema::value_type as tag;
 use crate::wire::encode::{
     Attributes, EncodeError, Value, ValueView, Values, Writer, key_value_len, len_field_len,
@@ -194,9 +194,9 @@ impl<'b> MapCols<'b> {
             return true;
         }
         ra.end - ra.start == rb.end - rb.start
-            && (ra.start..ra.end).zip(rb.start..rb.end).all(|(x, y)| {
-                self.keys.value(x) == self.keys.value(y) && self.values.values_equal(x, y)
-            })
+            && (ra.start..ra.end)
+                .zip(rb.start..rb.end)
+                .all(|(x, y)| same_at(self.keys, x, y) && self.values.values_equal(x, y))
     }
 }
 
@@ -273,12 +273,14 @@ impl Cell<'_> {
     fn same(&self, other: &Self) -> bool {
         match (self, other) {
             (Cell::Empty, Cell::Empty) => true,
-            (Cell::String(a), Cell::String(b)) => a == b,
+            (Cell::String(a), Cell::String(b)) => same_str(a, b),
             (Cell::Bool(a), Cell::Bool(b)) => a == b,
             (Cell::Int(a), Cell::Int(b)) => a == b,
             (Cell::Double(a), Cell::Double(b)) => a.to_bits() == b.to_bits(),
-            (Cell::Bytes(a), Cell::Bytes(b)) => a == b,
-            (Cell::Array(a), Cell::Array(b)) | (Cell::KvList(a), Cell::KvList(b)) => a.0 == b.0,
+            (Cell::Bytes(a), Cell::Bytes(b)) => same_bytes(a, b),
+            (Cell::Array(a), Cell::Array(b)) | (Cell::KvList(a), Cell::KvList(b)) => {
+                same_bytes(a.0, b.0)
+            }
             _ => false,
         }
     }
@@ -327,13 +329,21 @@ impl Values for RawNested<'_> {
 impl Attributes for RawNested<'_> {
     #[inline]
     fn attributes_len(&self, field: u32) -> usize {
-        debug_assert_eq!(field, list::VALUES, "stored kvlist bytes are KeyValueList.values");
+        debug_assert_eq!(
+            field,
+            list::VALUES,
+            "stored kvlist bytes are KeyValueList.values"
+        );
         self.0.len()
     }
 
     #[inline]
     fn encode_attributes(&self, field: u32, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        debug_assert_eq!(field, list::VALUES, "stored kvlist bytes are KeyValueList.values");
+        debug_assert_eq!(
+            field,
+            list::VALUES,
+            "stored kvlist bytes are KeyValueList.values"
+        );
         w.raw(self.0)
     }
 }

@@ -25,15 +25,16 @@ use arrow_array::{
 use super::ReverseError;
 use super::attributes::{MapCols, MapRow};
 use super::columns::{
-    CommonCols, F64List, Table, U64List, list_range, opt, opt_id, opt_str_len, write_opt_str,
+    CommonCols, F64List, Table, U64List, list_range, opt, opt_id, opt_str_len, same_at,
+    write_opt_str,
 };
 use super::plan::Source;
 use super::traces::child_range;
 use crate::arrow::schema::metric_type;
 use crate::wire::encode::{
     Attributes, Buckets, Encode, EncodeError, Exemplar, ExponentialHistogramDataPoint,
-    HistogramDataPoint, NumberDataPoint, NumberValue, Quantile, SummaryDataPoint, Writer,
-    tag_len, varint_len,
+    HistogramDataPoint, NumberDataPoint, NumberValue, Quantile, SummaryDataPoint, Writer, tag_len,
+    varint_len,
 };
 use crate::wire::fields::{data, metric, scope_items};
 
@@ -193,10 +194,10 @@ impl<'b> MetricsCols<'b> {
 
     /// Whether rows `a` and `b` are points of the same metric (same header).
     fn same_metric(&self, a: usize, b: usize) -> bool {
-        self.metric_type.value(a) == self.metric_type.value(b)
-            && self.name.value(a) == self.name.value(b)
-            && self.description.value(a) == self.description.value(b)
-            && self.unit.value(a) == self.unit.value(b)
+        same_at(self.metric_type, a, b)
+            && same_at(self.name, a, b)
+            && same_at(self.description, a, b)
+            && same_at(self.unit, a, b)
             && opt(self.temporality, a) == opt(self.temporality, b)
             && opt_bool(self.monotonic, a) == opt_bool(self.monotonic, b)
             && self.metadata.rows_equal(a, b)
@@ -232,10 +233,8 @@ impl<'b> MetricsCols<'b> {
         let attrs: Vec<MapRow<'_>> = rows.clone().map(|r| self.attributes.row(r)).collect();
         let metadata: Vec<MapRow<'_>> = rows.clone().map(|r| self.metadata.row(r)).collect();
         let ex = &self.exemplar;
-        let ex_attrs: Vec<MapRow<'_>> = exs
-            .clone()
-            .map(|j| ex.filtered_attributes.row(j))
-            .collect();
+        let ex_attrs: Vec<MapRow<'_>> =
+            exs.clone().map(|j| ex.filtered_attributes.row(j)).collect();
         let mut exemplars = Vec::with_capacity(exs.len());
         for (j, filtered_attributes) in exs.clone().zip(&ex_attrs) {
             exemplars.push(Exemplar {

@@ -424,7 +424,10 @@ fn stats(plan: &Plan, src: &dyn Source, base: usize) -> RequestStats {
 }
 
 /// Appends the rows of `batch` (traces schema) to `out` as one `ExportTraceServiceRequest`.
-pub fn traces_request(batch: &RecordBatch, out: &mut Vec<u8>) -> Result<RequestStats, ReverseError> {
+pub fn traces_request(
+    batch: &RecordBatch,
+    out: &mut Vec<u8>,
+) -> Result<RequestStats, ReverseError> {
     request(Signal::Traces, batch, out)
 }
 

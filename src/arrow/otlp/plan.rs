@@ -159,11 +159,11 @@ pub(super) fn build(src: &dyn Source, max_bytes: usize) -> Plan {
         }
         // Commit row i: record the bodies of the groups it closes, open its new groups.
         st = next;
-        for l in k..depth {
-            if let (Some(body), Some(g)) = (closed[l], plan.groups[l].last_mut()) {
-                g.body = body;
+        for (level, body) in plan.groups[k..depth].iter_mut().zip(&closed[k..depth]) {
+            if let (Some(body), Some(g)) = (body, level.last_mut()) {
+                g.body = *body;
             }
-            plan.groups[l].push(Group {
+            level.push(Group {
                 start: i,
                 end: i,
                 body: 0,

@@ -7,10 +7,9 @@ use std::sync::Arc;
 use arrow_array::builder::{BooleanBuilder, Float64Builder, Int32Builder, Int64Builder};
 use arrow_array::types::{Float64Type, UInt64Type};
 use arrow_array::{
-    ArrayRef, BinaryArray, FixedSizeBinaryArray, Float64Array, Int32Array,
-    Int64Array, ListArray, MapArray, RecordBatch, StringArray, StructArray,
-    TimestampNanosecondArray, UInt8Array, UInt32Array, UInt64Array, new_empty_array,
-    new_null_array,
+    ArrayRef, BinaryArray, FixedSizeBinaryArray, Float64Array, Int32Array, Int64Array, ListArray,
+    MapArray, RecordBatch, StringArray, StructArray, TimestampNanosecondArray, UInt8Array,
+    UInt32Array, UInt64Array, new_empty_array, new_null_array,
 };
 use arrow_buffer::{NullBuffer, OffsetBuffer};
 use arrow_schema::{DataType, Field, FieldRef, SchemaRef};
@@ -201,9 +200,7 @@ fn ids(width: usize, v: &[Option<u8>]) -> ArrayRef {
     )
 }
 
-fn prim_list<T: arrow_array::ArrowPrimitiveType>(
-    v: &[Option<Vec<T::Native>>],
-) -> ArrayRef {
+fn prim_list<T: arrow_array::ArrowPrimitiveType>(v: &[Option<Vec<T::Native>>]) -> ArrayRef {
     let item = Arc::new(Field::new("item", T::DATA_TYPE, false));
     let values: Vec<T::Native> = v.iter().flatten().flatten().copied().collect();
     Arc::new(ListArray::new(
@@ -248,7 +245,9 @@ fn struct_list(field: &Field, lens: &[usize], cols: Vec<(&str, ArrayRef)>) -> Ar
         item.clone(),
         OffsetBuffer::from_lengths(lens.iter().copied()),
         Arc::new(values),
-        field.is_nullable().then(|| NullBuffer::new_valid(lens.len())),
+        field
+            .is_nullable()
+            .then(|| NullBuffer::new_valid(lens.len())),
     ))
 }
 
@@ -610,12 +609,25 @@ fn metrics_every_kind_and_regrouping() {
                 "metric_name",
                 strs(&["g", "g", "g", "s", "s", "h", "e", "q", "g"]),
             ),
-            ("metric_unit", strs(&["1", "1", "1", "", "", "", "", "", "2"])),
+            (
+                "metric_unit",
+                strs(&["1", "1", "1", "", "", "", "", "", "2"]),
+            ),
             ("aggregation_temporality", Arc::new(temporality.finish())),
             ("is_monotonic", Arc::new(monotonic.finish()) as ArrayRef),
             (
                 "value_double",
-                f64s(&[Some(1.0), None, None, Some(0.0), None, None, None, None, None]),
+                f64s(&[
+                    Some(1.0),
+                    None,
+                    None,
+                    Some(0.0),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                ]),
             ),
             (
                 "value_int",
@@ -633,7 +645,17 @@ fn metrics_every_kind_and_regrouping() {
             ),
             (
                 "count",
-                opt_u64(&[None, None, None, None, None, Some(3), Some(4), Some(2), None]),
+                opt_u64(&[
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(3),
+                    Some(4),
+                    Some(2),
+                    None,
+                ]),
             ),
             ("sum", {
                 let mut v = none9.to_vec();
@@ -800,7 +822,10 @@ fn log_bodies_null_empty_and_values() {
             ("span_id", ids(8, &[None, None, Some(2), None])),
             ("event_name", strs(&["", "ev", "", ""])),
             ("severity_text", strs(&["", "", "INFO", ""])),
-            ("severity_number", i32s(&[Some(0), Some(9), Some(24), Some(1)])),
+            (
+                "severity_number",
+                i32s(&[Some(0), Some(9), Some(24), Some(1)]),
+            ),
             (
                 "observed_time_unix_nano",
                 Arc::new(ts(vec![0, 0, 7, 0])) as ArrayRef,
@@ -828,7 +853,10 @@ fn log_bodies_null_empty_and_values() {
     assert_eq!((logs[1].trace_id.len(), logs[1].span_id.len()), (16, 0));
     assert_eq!((logs[2].trace_id.len(), logs[2].span_id.len()), (0, 8));
     assert_eq!(logs[1].event_name, "ev");
-    assert_eq!((logs[2].severity_number, logs[2].observed_time_unix_nano), (24, 7));
+    assert_eq!(
+        (logs[2].severity_number, logs[2].observed_time_unix_nano),
+        (24, 7)
+    );
     assert_eq!(logs[2].severity_text, "INFO");
 }
 

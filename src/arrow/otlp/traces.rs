@@ -108,12 +108,8 @@ impl<'b> TracesCols<'b> {
         let lks = child_range(self.links, &rows);
         // The attribute lists first: the views below hold references into these vectors.
         let attrs: Vec<MapRow<'_>> = rows.clone().map(|r| self.attributes.row(r)).collect();
-        let ev_attrs: Vec<MapRow<'_>> = evs
-            .clone()
-            .map(|j| self.event.attributes.row(j))
-            .collect();
-        let lk_attrs: Vec<MapRow<'_>> =
-            lks.clone().map(|j| self.link.attributes.row(j)).collect();
+        let ev_attrs: Vec<MapRow<'_>> = evs.clone().map(|j| self.event.attributes.row(j)).collect();
+        let lk_attrs: Vec<MapRow<'_>> = lks.clone().map(|j| self.link.attributes.row(j)).collect();
         let events: Vec<Event<'_, MapRow<'_>>> = evs
             .clone()
             .zip(&ev_attrs)

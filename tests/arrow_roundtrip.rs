@@ -28,7 +28,7 @@
 //!
 //! Further properties on the same inputs: the output decoded and reversed again gives the same
 //! bytes (byte stability); requests cut by random `Limits` hold the same triples in order, and
-//! each is within its limits; the `Resource*` records framed into a request are the request.
+//! each is within its limits and as long as they allow; the `Resource*` records framed into a request are the request.
 
 use arrow_array::RecordBatch;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -774,6 +774,13 @@ fn check_signal<T: PartialEq + std::fmt::Debug>(
         prop_assert!(s.items <= limits.max_items.max(1));
         prop_assert!(part.len() <= limits.max_bytes || s.items == 1);
         prop_assert_eq!(s.bytes, part.len());
+        // Maximal: one more row would have broken a limit.
+        if s.rows.end < batch.num_rows() && s.items < limits.max_items.max(1) {
+            let mut longer = Vec::new();
+            enc.encode_request(next..s.rows.end + 1, &mut longer)
+                .unwrap();
+            prop_assert!(longer.len() > limits.max_bytes);
+        }
         cut.extend(flat(&part));
         next = s.rows.end;
     }

@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | core | [`ring`], [`breaker`], [`wire`] | `no_std`, no `alloc` |
 //! | storage | `arrow` | `std` |
+//! | pipeline | `config` | `std` |
 //!
 //! Outer layers need the `std` feature (on by default); the transport and pipeline layers
 //! arrive with later work. Build the core alone with `--no-default-features`.
@@ -20,6 +21,8 @@
 #[cfg(feature = "std")]
 pub mod arrow;
 pub mod breaker;
+#[cfg(feature = "std")]
+pub mod config;
 pub mod ring;
 pub mod signal;
 pub mod wire;

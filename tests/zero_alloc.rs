@@ -92,3 +92,99 @@ fn ring_cycles_do_not_allocate() {
     assert!(sum > 0);
     assert_eq!(ring.stats().records_read, 200_000);
 }
+
+#[test]
+fn breaker_calls_do_not_allocate() {
+    use otlp_arrow::breaker::{Breaker, Policy};
+    let breaker = Breaker::new(Policy::new(3, 1_000_000, 1, 1).unwrap());
+    let mut transitions = 0u32;
+    let n = allocations_in(|| {
+        for i in 0..100_000u64 {
+            let now = i * 10_000; // 10 us apart: the breaker opens, half-opens and closes again
+            if let Ok(permit) = breaker.allow(now) {
+                let outcome = if i % 50 < 4 {
+                    permit.failure(now)
+                } else {
+                    permit.success(now)
+                };
+                transitions += u32::from(outcome.is_some());
+            }
+            std::hint::black_box(breaker.state());
+        }
+        std::hint::black_box(breaker.counters());
+    });
+    assert_eq!(n, 0, "breaker allocated");
+    assert!(
+        transitions > 10,
+        "the loop must exercise transitions, saw {transitions}"
+    );
+}
+
+#[test]
+fn wire_encodes_do_not_allocate() {
+    use otlp_arrow::ring::Ring;
+    use otlp_arrow::wire::encode::{
+        AnyValue, Encode, Event, KeyValue, Part, PreEncoded, Resource, ResourceSpans, Scope, Span,
+        SpanKind,
+    };
+    let res_attrs = [KeyValue::new("service.name", AnyValue::String("checkout"))];
+    let mut res_buf = [0u8; 64];
+    let resource = PreEncoded::encode(
+        &Resource {
+            attributes: &res_attrs[..],
+            dropped_attributes_count: 0,
+        },
+        &mut res_buf,
+    )
+    .unwrap();
+    let nested = [AnyValue::Int(1), AnyValue::String("two")];
+    let attrs = [
+        KeyValue::new("http.method", AnyValue::String("GET")),
+        KeyValue::new("http.status_code", AnyValue::Int(200)),
+        KeyValue::new("sampled", AnyValue::Bool(true)),
+        KeyValue::new("ratio", AnyValue::Double(0.25)),
+        KeyValue::new("blob", AnyValue::Bytes(b"\x00\x01")),
+        KeyValue::new("list", AnyValue::Array(&nested)),
+    ];
+    let events = [Event {
+        time_unix_nano: 5,
+        name: "retry",
+        attributes: &attrs[..2],
+        dropped_attributes_count: 0,
+    }];
+    let ring = Ring::with_capacity(1 << 16).unwrap();
+    let producer = ring.producer();
+    let mut consumer = ring.consumer().unwrap();
+    let mut bytes = 0usize;
+    let n = allocations_in(|| {
+        for i in 0..100_000u64 {
+            let span: Span<'_> = Span {
+                trace_id: [1; 16],
+                span_id: (i + 1).to_le_bytes(),
+                name: "GET /cart",
+                kind: SpanKind::Server,
+                start_time_unix_nano: i,
+                end_time_unix_nano: i + 10,
+                attributes: &attrs,
+                events: &events,
+                ..Span::default()
+            };
+            let record = ResourceSpans {
+                resource: Part::Encoded(resource),
+                scope: Part::View(Scope {
+                    name: "lib",
+                    ..Scope::default()
+                }),
+                spans: core::slice::from_ref(&span),
+                ..ResourceSpans::default()
+            };
+            let len = record.encoded_len();
+            let mut claim = producer.try_claim(1, len).unwrap();
+            record.encode_exact(claim.payload_mut()).unwrap();
+            claim.commit();
+            consumer.read(4, |_, p| bytes += p.len());
+        }
+    });
+    assert_eq!(n, 0, "wire encode allocated");
+    assert!(bytes > 100_000 * 100);
+}

@@ -1,8 +1,14 @@
 //! Storage: OTLP wire records -> Arrow record batches -> rotated, crash-safe Arrow IPC files.
 //!
 //! - [`schema`]: the column contract of the stored files (see `docs/SCHEMA.md`).
+//! - [`files`]: the on-disk layout: directories, file names, listing, recovery, retention.
+//! - [`writer`]: [`writer::SignalWriter`], one signal's batches -> rotated IPC stream files.
+//! - [`stats`]: the storage counters.
 //! - [`otlp`]: the reverse path, stored batches -> OTLP `Export*ServiceRequest` bytes.
 #![forbid(unsafe_code)]
 
+pub mod files;
 pub mod otlp;
 pub mod schema;
+pub mod stats;
+pub mod writer;

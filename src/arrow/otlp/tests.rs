@@ -1069,3 +1069,74 @@ fn batches_that_do_not_match_the_schema_are_errors() {
 fn b_traces() -> RecordBatch {
     batch(schema::traces(), 2, vec![])
 }
+
+// ---------------------------------------------------------------------------------------------
+// Batches as files give them back: read from IPC, and sliced
+
+/// The traces batch of the grouping test, plus events and links, through an IPC stream.
+#[test]
+fn batches_read_back_from_ipc_and_slices_encode_the_same() {
+    let s = schema::traces();
+    let events = struct_list(
+        &field(&s, "events"),
+        &[1, 0, 2, 1],
+        vec![(
+            "attributes",
+            Arc::new(map_col(&[
+                vec![("a", Some(V::Int(1)))],
+                vec![],
+                vec![("b", Some(V::Str("x")))],
+                vec![("c", None)],
+            ])),
+        )],
+    );
+    let b = batch(
+        s,
+        4,
+        vec![
+            ("events", events),
+            ("span_id", ids(8, &[Some(1), Some(2), Some(3), Some(4)])),
+            ("parent_span_id", ids(8, &[None, Some(1), None, Some(3)])),
+            (
+                "attributes",
+                Arc::new(map_col(&[
+                    vec![],
+                    vec![("k", Some(V::Bytes(b"v")))],
+                    vec![("k", Some(V::Double(2.0)))],
+                    vec![("k", Some(V::Str("s"))), ("l", Some(V::Empty))],
+                ])),
+            ),
+            (
+                "resource_attributes",
+                Arc::new(map_col(&[
+                    vec![("r", Some(V::Int(0)))],
+                    vec![("r", Some(V::Int(1)))],
+                    vec![("r", Some(V::Int(1)))],
+                    vec![("r", Some(V::Int(1)))],
+                ])),
+            ),
+        ],
+    );
+    let mut file = Vec::new();
+    let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut file, &b.schema()).unwrap();
+    w.write(&b).unwrap();
+    w.finish().unwrap();
+    drop(w);
+    let read: Vec<RecordBatch> = arrow_ipc::reader::StreamReader::try_new(&file[..], None)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let (_, _, direct) = traces(&b);
+    let (_, _, from_file) = traces(&read[0]);
+    assert_eq!(from_file, direct);
+
+    // A slice of the batch (offsets into shared buffers) encodes like that row range.
+    let enc = BatchEncoder::new(Signal::Traces, &b).unwrap();
+    for (start, len) in [(1, 2), (0, 4), (3, 1), (2, 0)] {
+        let mut range = Vec::new();
+        enc.encode_request(start..start + len, &mut range).unwrap();
+        let mut sliced = Vec::new();
+        traces_request(&b.slice(start, len), &mut sliced).unwrap();
+        assert_eq!(sliced, range, "{start}+{len}");
+    }
+}

@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | core | [`ring`], [`breaker`], [`wire`] | `no_std`, no `alloc` |
 //! | storage | `arrow` | `std` |
+//! | transport | [`otlp`] (receivers) | `std` + tokio |
 //! | pipeline | `config` | `std` |
 //!
 //! Outer layers need the `std` feature (on by default); the transport and pipeline layers
@@ -23,6 +24,10 @@ pub mod arrow;
 pub mod breaker;
 #[cfg(feature = "std")]
 pub mod config;
+#[cfg(feature = "std")]
+pub mod otlp;
+#[cfg(feature = "std")]
+pub mod pipeline;
 pub mod ring;
 pub mod signal;
 pub mod wire;

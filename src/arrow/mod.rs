@@ -1,12 +1,16 @@
 //! Storage: OTLP wire records -> Arrow record batches -> rotated, crash-safe Arrow IPC files.
 //!
 //! - [`schema`]: the column contract of the stored files (see `docs/SCHEMA.md`).
+//! - [`decode`]: OTLP wire records straight into record batches of those schemas.
 //! - [`files`]: the on-disk layout: directories, file names, listing, recovery, retention.
 //! - [`writer`]: [`writer::SignalWriter`], one signal's batches -> rotated IPC stream files.
 //! - [`stats`]: the storage counters.
+//! - [`drain`]: the drain thread: ring -> decoder -> writer, batch cutting, flush, shutdown.
 //! - [`otlp`]: the reverse path, stored batches -> OTLP `Export*ServiceRequest` bytes.
 #![forbid(unsafe_code)]
 
+pub mod decode;
+pub mod drain;
 pub mod files;
 pub mod otlp;
 pub mod schema;

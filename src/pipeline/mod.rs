@@ -1,0 +1,241 @@
+//! The pipeline: one ring, one drain thread and one file writer per signal, built from a
+//! [`Config`]; the embedded entry point that the service, the C ABI and Rust embedders share.
+//!
+//! [`Pipeline::start`] allocates the three rings (their sizes are all the memory records can
+//! take), opens the writers (which recover files a crash left behind) and starts the drain
+//! threads. Producers — in-process encoders, the OTLP receivers — write `Resource*` records into
+//! [`Pipeline::ring`]; [`Pipeline::flush`] makes everything committed so far durable in
+//! finalized files; [`Pipeline::shutdown`] drains, finalizes and reports what, if anything, could
+//! not be written before the deadline. Nothing is finished on drop except a best-effort stop.
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::arrow::decode::decoder_for;
+use crate::arrow::drain::{self, DrainHandle, DrainOptions, DrainStatsSnapshot, FlushError};
+use crate::arrow::files::RetentionPolicy;
+use crate::arrow::stats::{StorageStats, StorageStatsSnapshot};
+use crate::arrow::writer::{Compression, SignalWriter, StorageError, SyncPolicy, WriterOptions};
+use crate::config::{self, Config};
+use crate::ring::{Ring, RingError, RingStats};
+use crate::signal::Signal;
+
+/// Why a pipeline could not start.
+#[derive(Debug)]
+pub enum PipelineError {
+    /// A ring size from the configuration is not usable.
+    Ring(Signal, RingError),
+    /// The output directory or a recovery step failed.
+    Storage(StorageError),
+    /// A drain thread could not be spawned.
+    Thread(std::io::Error),
+}
+
+impl core::fmt::Display for PipelineError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PipelineError::Ring(s, e) => write!(f, "ring.{s}: {e}"),
+            PipelineError::Storage(e) => write!(f, "{e}"),
+            PipelineError::Thread(e) => write!(f, "starting a drain thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PipelineError {}
+
+/// Counters of one signal's path through the pipeline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignalStats {
+    /// The ring: capacity, bytes in use, records read, refusals.
+    pub ring: RingStats,
+    /// The drain thread: decode errors, retries, losses at shutdown.
+    pub drain: DrainStatsSnapshot,
+    /// The writer: rows, batches, files, bytes, errors, recovery, retention.
+    pub storage: StorageStatsSnapshot,
+}
+
+/// What a shutdown did, per signal.
+#[derive(Debug, Clone, Default)]
+pub struct ShutdownReport {
+    /// Per signal, in [`Signal::ALL`] order: final counters and the close error, if any.
+    pub signals: Vec<(Signal, SignalStats, Option<String>)>,
+}
+
+impl ShutdownReport {
+    /// Rows and records that could not be written before the deadline, over all signals.
+    pub fn lost(&self) -> u64 {
+        self.signals
+            .iter()
+            .map(|(_, s, _)| s.drain.lost_rows + s.drain.lost_records)
+            .sum()
+    }
+}
+
+struct Lane {
+    ring: Arc<Ring>,
+    storage: Arc<StorageStats>,
+    drain: Option<DrainHandle>,
+}
+
+/// Rings, drain threads and writers for traces, metrics and logs.
+pub struct Pipeline {
+    lanes: [Lane; 3],
+    deadline: Duration,
+}
+
+impl core::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The writer options a configuration asks for.
+pub fn writer_options(config: &Config) -> WriterOptions {
+    let s = &config.storage;
+    WriterOptions {
+        max_file_bytes: s.max_file_bytes,
+        max_file_age: s.max_file_age,
+        retention: RetentionPolicy {
+            max_age: (!s.retention.is_zero()).then_some(s.retention),
+            max_total_bytes: (s.max_total_bytes != 0).then_some(s.max_total_bytes),
+        },
+        compression: match s.compression {
+            config::Compression::None => Compression::None,
+            config::Compression::Zstd => Compression::Zstd,
+            config::Compression::Lz4 => Compression::Lz4,
+        },
+        sync: match s.fsync {
+            config::Fsync::Never => SyncPolicy::Never,
+            config::Fsync::OnFinalize => SyncPolicy::OnFinalize,
+            config::Fsync::EveryBatch => SyncPolicy::EveryBatch,
+        },
+    }
+}
+
+/// The drain options a configuration asks for.
+pub fn drain_options(config: &Config) -> DrainOptions {
+    DrainOptions {
+        max_batch_rows: config.storage.max_batch_rows as usize,
+        flush_interval: config.storage.flush_interval,
+        ..DrainOptions::default()
+    }
+}
+
+impl Pipeline {
+    /// Builds the rings, opens the writers (recovering crashed files) and starts the drains.
+    ///
+    /// # Errors
+    /// [`PipelineError`] naming the signal or path that failed.
+    pub fn start(config: &Config) -> Result<Pipeline, PipelineError> {
+        let options = writer_options(config);
+        let drain_options = drain_options(config);
+        let mut lanes = Vec::with_capacity(3);
+        for signal in Signal::ALL {
+            let size = config.ring.size(signal) as usize;
+            let ring =
+                Arc::new(Ring::with_capacity(size).map_err(|e| PipelineError::Ring(signal, e))?);
+            let storage = Arc::new(StorageStats::default());
+            let writer =
+                SignalWriter::open(&config.output_dir, signal, options.clone(), storage.clone())
+                    .map_err(PipelineError::Storage)?;
+            let drain = drain::spawn(
+                ring.clone(),
+                decoder_for(signal),
+                writer,
+                drain_options.clone(),
+            )
+            .map_err(PipelineError::Thread)?;
+            lanes.push(Lane {
+                ring,
+                storage,
+                drain: Some(drain),
+            });
+        }
+        let lanes: [Lane; 3] = lanes
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("three signals"));
+        Ok(Pipeline {
+            lanes,
+            deadline: config.shutdown.deadline,
+        })
+    }
+
+    fn lane(&self, signal: Signal) -> &Lane {
+        &self.lanes[signal as usize]
+    }
+
+    /// The ring that takes `signal`'s `Resource*` records (kind [`Signal::record_kind`]).
+    pub fn ring(&self, signal: Signal) -> &Arc<Ring> {
+        &self.lane(signal).ring
+    }
+
+    /// Counters of one signal.
+    pub fn stats(&self, signal: Signal) -> SignalStats {
+        let lane = self.lane(signal);
+        SignalStats {
+            ring: lane.ring.stats(),
+            drain: lane
+                .drain
+                .as_ref()
+                .map(DrainHandle::stats)
+                .unwrap_or_default(),
+            storage: lane.storage.snapshot(),
+        }
+    }
+
+    /// Makes every record committed before this call durable in finalized `.arrow` files, for
+    /// all three signals, waiting up to `timeout` in all.
+    ///
+    /// # Errors
+    /// The first signal's [`FlushError`].
+    pub fn flush(&self, timeout: Duration) -> Result<(), FlushError> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut first_error = None;
+        for lane in &self.lanes {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if let Some(drain) = &lane.drain {
+                if let Err(e) = drain.flush(left) {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Stops the drains: everything in the rings is written and every file finalized, within
+    /// the configured shutdown deadline; what could not be written is counted in the report.
+    /// Call once producers have stopped.
+    pub fn shutdown(mut self) -> ShutdownReport {
+        let deadline = self.deadline;
+        self.stop(deadline)
+    }
+
+    fn stop(&mut self, deadline: Duration) -> ShutdownReport {
+        let start = std::time::Instant::now();
+        let mut report = ShutdownReport::default();
+        for (i, lane) in self.lanes.iter_mut().enumerate() {
+            let signal = Signal::ALL[i];
+            if let Some(drain) = lane.drain.take() {
+                let left = deadline.saturating_sub(start.elapsed());
+                let r = drain.stop(left);
+                let stats = SignalStats {
+                    ring: lane.ring.stats(),
+                    drain: r.stats,
+                    storage: lane.storage.snapshot(),
+                };
+                report.signals.push((signal, stats, r.close_error));
+            }
+        }
+        report
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        let deadline = self.deadline;
+        let _ = self.stop(deadline);
+    }
+}

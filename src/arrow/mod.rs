@@ -6,11 +6,13 @@
 //! - [`writer`]: [`writer::SignalWriter`], one signal's batches -> rotated IPC stream files.
 //! - [`stats`]: the storage counters.
 //! - [`drain`]: the drain thread: ring -> decoder -> writer, batch cutting, flush, shutdown.
+//! - [`otlp`]: the reverse path, stored batches -> OTLP `Export*ServiceRequest` bytes.
 #![forbid(unsafe_code)]
 
 pub mod decode;
 pub mod drain;
 pub mod files;
+pub mod otlp;
 pub mod schema;
 pub mod stats;
 pub mod writer;

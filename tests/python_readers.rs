@@ -63,8 +63,15 @@ fn python_readers_see_exactly_what_was_written() {
         KeyValue::new("service.name", AnyValue::String("py-check")),
         KeyValue::new("host.cores", AnyValue::Int(2)),
     ];
-    let resource = Part::View(Resource { attributes: &res_attrs[..], dropped_attributes_count: 0 });
-    let scope = Part::View(Scope { name: "py-scope", version: "1.0", ..Scope::default() });
+    let resource = Part::View(Resource {
+        attributes: &res_attrs[..],
+        dropped_attributes_count: 0,
+    });
+    let scope = Part::View(Scope {
+        name: "py-scope",
+        version: "1.0",
+        ..Scope::default()
+    });
 
     // Spans: 60, a third of them GET, with one attribute of every scalar type.
     let methods = ["GET", "POST", "PUT"];
@@ -95,7 +102,9 @@ fn python_readers_see_exactly_what_was_written() {
             spans: core::slice::from_ref(&span),
             ..ResourceSpans::default()
         };
-        commit(&p, Signal::Traces, &record, |r, b| r.encode_exact(b).unwrap());
+        commit(&p, Signal::Traces, &record, |r, b| {
+            r.encode_exact(b).unwrap()
+        });
         spans_json.push(json!({
             "span_id": hex(&(i + 1).to_be_bytes()),
             "trace_id": hex(&[0x11; 16]),
@@ -137,7 +146,9 @@ fn python_readers_see_exactly_what_was_written() {
             name: "queue.depth",
             description: "items waiting",
             unit: "1",
-            data: MetricData::Gauge { data_points: &gauge },
+            data: MetricData::Gauge {
+                data_points: &gauge,
+            },
             metadata: &[],
         },
         Metric {
@@ -152,8 +163,15 @@ fn python_readers_see_exactly_what_was_written() {
             metadata: &[],
         },
     ];
-    let record = ResourceMetrics { resource, scope, metrics: &metrics, ..ResourceMetrics::default() };
-    commit(&p, Signal::Metrics, &record, |r, b| r.encode_exact(b).unwrap());
+    let record = ResourceMetrics {
+        resource,
+        scope,
+        metrics: &metrics,
+        ..ResourceMetrics::default()
+    };
+    commit(&p, Signal::Metrics, &record, |r, b| {
+        r.encode_exact(b).unwrap()
+    });
     let mut metrics_json: Vec<Value> = (0..5)
         .map(|i| {
             json!({"time_unix_nano": 10 + i, "metric_name": "queue.depth", "metric_type": "gauge",
@@ -172,13 +190,22 @@ fn python_readers_see_exactly_what_was_written() {
     let logs: Vec<LogRecord<'_>> = (0..2)
         .map(|i| LogRecord {
             time_unix_nano: 1000 + i as u64,
-            severity_number: if i == 0 { SeverityNumber::Info } else { SeverityNumber::Error },
+            severity_number: if i == 0 {
+                SeverityNumber::Info
+            } else {
+                SeverityNumber::Error
+            },
             severity_text: if i == 0 { "INFO" } else { "ERROR" },
             body: Some(&bodies[i]),
             ..LogRecord::default()
         })
         .collect();
-    let record = ResourceLogs { resource, scope, log_records: &logs, ..ResourceLogs::default() };
+    let record = ResourceLogs {
+        resource,
+        scope,
+        log_records: &logs,
+        ..ResourceLogs::default()
+    };
     commit(&p, Signal::Logs, &record, |r, b| r.encode_exact(b).unwrap());
     let logs_json = json!([
         {"time_unix_nano": 1000, "severity_number": 9, "severity_text": "INFO", "body": [1, "started"]},
@@ -187,7 +214,13 @@ fn python_readers_see_exactly_what_was_written() {
 
     p.flush(Duration::from_secs(30)).unwrap();
     assert_eq!(p.shutdown().lost(), 0);
-    assert_eq!(schema::traces().field_with_name("attributes").unwrap().name(), "attributes");
+    assert_eq!(
+        schema::traces()
+            .field_with_name("attributes")
+            .unwrap()
+            .name(),
+        "attributes"
+    );
 
     let manifest = json!({
         "traces": spans_json,
@@ -196,12 +229,24 @@ fn python_readers_see_exactly_what_was_written() {
         "query": {"key": "http.method", "string_value": "GET", "count": 20},
     });
     let manifest_path = dir.path().join("manifest.json");
-    std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/check_files.py");
-    let out = Command::new("python3").arg(script).arg(dir.path()).arg(&manifest_path).output().unwrap();
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(dir.path())
+        .arg(&manifest_path)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "python check failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "python check failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
     println!("{stdout}");
 }

@@ -17,14 +17,13 @@ pub(crate) use loom::sync::atomic::{
     AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
 };
 
-/// Spin-loop hint: loom needs to be told explicitly that a thread is waiting on another.
-#[inline]
-pub(crate) fn spin_hint() {
-    #[cfg(otlp_arrow_loom)]
-    loom::thread::yield_now();
-    #[cfg(not(otlp_arrow_loom))]
-    core::hint::spin_loop();
-}
+/// Spin-loop hint for a thread waiting on another (a CPU pause instruction).
+#[cfg(not(otlp_arrow_loom))]
+pub(crate) use core::hint::spin_loop as spin_hint;
+
+/// Under loom a waiting thread must yield explicitly, or the model never schedules the other.
+#[cfg(otlp_arrow_loom)]
+pub(crate) use loom::thread::yield_now as spin_hint;
 
 #[cfg(all(test, feature = "std", not(otlp_arrow_loom)))]
 mod tests {

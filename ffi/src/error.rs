@@ -24,7 +24,12 @@ pub(crate) fn set_last_error(err: &Error) {
     let _ = LAST_ERROR.try_with(|cell| {
         if let Ok(mut s) = cell.try_borrow_mut() {
             s.clear();
-            let _ = write!(s, "{err}");
+            match err.fixed_message() {
+                Some(m) => s.push_str(m),
+                None => {
+                    let _ = write!(s, "{err}");
+                }
+            }
         }
     });
 }
@@ -94,7 +99,10 @@ pub(crate) use boundary;
 /// # Safety
 /// `buf` must be NULL (then `buf_len` must be 0) or point to `buf_len` writable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn otlp_arrow_last_error(buf: *mut core::ffi::c_char, buf_len: usize) -> usize {
+pub unsafe extern "C" fn otlp_arrow_last_error(
+    buf: *mut core::ffi::c_char,
+    buf_len: usize,
+) -> usize {
     boundary!(value: 0 => {
         LAST_ERROR
             .try_with(|cell| {
@@ -137,7 +145,9 @@ mod tests {
     fn messages_are_per_thread_and_truncated_on_char_boundaries() {
         set_last_error(&Error::Invalid("héllo"));
         assert_eq!(last(), "invalid argument: héllo");
-        std::thread::spawn(|| assert_eq!(last(), "")).join().unwrap();
+        std::thread::spawn(|| assert_eq!(last(), ""))
+            .join()
+            .unwrap();
         // "invalid argument: h" + the first byte of 'é' would split the character.
         let mut buf = [0x7f as core::ffi::c_char; 21];
         // SAFETY: 21 writable bytes.

@@ -365,7 +365,10 @@ pub unsafe extern "C" fn otlp_arrow_close(lib: *mut otlp_arrow) -> otlp_arrow_st
 /// # Safety
 /// `lib` is NULL or a handle from `otlp_arrow_open` not yet freed by a returned close.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn otlp_arrow_flush(lib: *const otlp_arrow, timeout_ms: u64) -> otlp_arrow_status {
+pub unsafe extern "C" fn otlp_arrow_flush(
+    lib: *const otlp_arrow,
+    timeout_ms: u64,
+) -> otlp_arrow_status {
     boundary!(status => {
         // SAFETY: forwarded to the caller.
         let inner = unsafe { inner(lib) }?;
@@ -464,7 +467,11 @@ pub unsafe extern "C" fn otlp_arrow_register_scope(
 ///
 /// # Safety
 /// `s` follows the [`otlp_arrow_str`] contract.
-unsafe fn owned_text(inner: &Inner, s: &otlp_arrow_str, what: &'static str) -> Result<String, Error> {
+unsafe fn owned_text(
+    inner: &Inner,
+    s: &otlp_arrow_str,
+    what: &'static str,
+) -> Result<String, Error> {
     // SAFETY: forwarded to the caller.
     let b = unsafe { s.bytes(what) }?;
     match inner.utf8 {

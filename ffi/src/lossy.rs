@@ -50,7 +50,14 @@ pub(crate) fn repaired_len(b: &[u8]) -> usize {
         return b.len();
     }
     b.utf8_chunks()
-        .map(|c| c.valid().len() + if c.invalid().is_empty() { 0 } else { REPLACEMENT.len() })
+        .map(|c| {
+            c.valid().len()
+                + if c.invalid().is_empty() {
+                    0
+                } else {
+                    REPLACEMENT.len()
+                }
+        })
         .sum()
 }
 
@@ -174,8 +181,11 @@ fn write_values(w: &mut Writer<'_>, values: &[otlp_arrow_value]) -> Result<(), E
 
 fn kv_body_len(a: &otlp_arrow_attribute) -> usize {
     let key = bytes(&a.key);
-    (if key.is_empty() { 0 } else { str_field_len(KV_KEY, key) })
-        + len_field_len(KV_VALUE, any_len(&a.value))
+    (if key.is_empty() {
+        0
+    } else {
+        str_field_len(KV_KEY, key)
+    }) + len_field_len(KV_VALUE, any_len(&a.value))
 }
 
 fn attrs_len(attrs: &[otlp_arrow_attribute], field: u32) -> usize {
@@ -337,5 +347,167 @@ impl<'s> Scratch<'s> {
         }
         let dst: &'s [u8] = dst;
         core::str::from_utf8(dst).map_err(|_| Error::Invalid("internal: repair failed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core_crate::wire::encode::{Encode, Resource};
+    use prost::Message;
+
+    use crate::check::{Budget, Utf8, check_attributes};
+    use crate::types::{
+        otlp_arrow_array, otlp_arrow_attribute, otlp_arrow_kvlist, otlp_arrow_str,
+        otlp_arrow_value, otlp_arrow_value_data,
+    };
+
+    fn raw(b: &[u8]) -> otlp_arrow_str {
+        otlp_arrow_str {
+            ptr: b.as_ptr().cast(),
+            len: b.len(),
+        }
+    }
+
+    fn string(b: &[u8]) -> otlp_arrow_value {
+        otlp_arrow_value {
+            type_: 1,
+            data: otlp_arrow_value_data {
+                string_value: raw(b),
+            },
+        }
+    }
+
+    fn encode_both(attrs: &[otlp_arrow_attribute], utf8: Utf8) -> (Vec<u8>, Option<Vec<u8>>) {
+        let mut budget = Budget::new(1 << 20, utf8);
+        // SAFETY: the attributes point to live test memory.
+        let checked = unsafe { check_attributes(attrs.as_ptr(), attrs.len(), 0, &mut budget) };
+        checked.unwrap();
+        // SAFETY: checked just above.
+        let lossy = Resource {
+            attributes: unsafe { super::attributes(attrs) },
+            dropped_attributes_count: 0,
+        };
+        let mut a = vec![0u8; lossy.encoded_len()];
+        assert_eq!(lossy.encode(&mut a).unwrap(), a.len());
+        let strict = (utf8 == Utf8::Reject).then(|| {
+            // SAFETY: checked with `Reject` just above.
+            let strict = Resource {
+                attributes: unsafe { crate::strict::attributes(attrs) },
+                dropped_attributes_count: 0,
+            };
+            let mut b = vec![0u8; strict.encoded_len()];
+            assert_eq!(strict.encode(&mut b).unwrap(), b.len());
+            b
+        });
+        (a, strict)
+    }
+
+    fn tree<'a>(
+        leaf: &'a [u8],
+        inner: &'a mut [otlp_arrow_value; 3],
+        kv: &'a mut [otlp_arrow_attribute; 1],
+    ) -> [otlp_arrow_attribute; 4] {
+        inner[0] = string(leaf);
+        inner[1] = otlp_arrow_value {
+            type_: 3,
+            data: otlp_arrow_value_data { int_value: -300 },
+        };
+        inner[2] = otlp_arrow_value {
+            type_: 4,
+            data: otlp_arrow_value_data { double_value: 1.5 },
+        };
+        kv[0] = otlp_arrow_attribute {
+            key: raw(leaf),
+            value: string(b""),
+        };
+        [
+            otlp_arrow_attribute {
+                key: raw(b""),
+                value: string(leaf),
+            },
+            otlp_arrow_attribute {
+                key: raw(b"arr"),
+                value: otlp_arrow_value {
+                    type_: 5,
+                    data: otlp_arrow_value_data {
+                        array_value: otlp_arrow_array {
+                            values: inner.as_ptr(),
+                            len: 3,
+                        },
+                    },
+                },
+            },
+            otlp_arrow_attribute {
+                key: raw(leaf),
+                value: otlp_arrow_value {
+                    type_: 6,
+                    data: otlp_arrow_value_data {
+                        kvlist_value: otlp_arrow_kvlist {
+                            attributes: kv.as_ptr(),
+                            len: 1,
+                        },
+                    },
+                },
+            },
+            otlp_arrow_attribute {
+                key: raw(b"b"),
+                value: otlp_arrow_value {
+                    type_: 2,
+                    data: otlp_arrow_value_data { bool_value: 7 },
+                },
+            },
+        ]
+    }
+
+    #[test]
+    fn valid_input_encodes_exactly_like_the_strict_path() {
+        for leaf in [&b"plain"[..], "héllo wörld ✓".as_bytes(), b""] {
+            let (mut inner, mut kv) = Default::default();
+            let attrs = tree(leaf, &mut inner, &mut kv);
+            let (lossy, strict) = encode_both(&attrs, Utf8::Reject);
+            assert_eq!(Some(lossy), strict);
+        }
+    }
+
+    #[test]
+    fn invalid_input_decodes_as_from_utf8_lossy() {
+        use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
+        use opentelemetry_proto::tonic::resource::v1::Resource as P;
+        let leaf: &[u8] = b"a\xffb\xe2\x82\xf0\x9f\x98\x80\xc0";
+        let want = String::from_utf8_lossy(leaf).into_owned();
+        let (mut inner, mut kv) = Default::default();
+        let attrs = tree(leaf, &mut inner, &mut kv);
+        let (bytes, _) = encode_both(&attrs, Utf8::Replace);
+        let r = P::decode(&bytes[..]).unwrap();
+        assert_eq!(
+            r.attributes[0].value.as_ref().unwrap().value,
+            Some(V::StringValue(want.clone()))
+        );
+        let Some(V::ArrayValue(a)) = &r.attributes[1].value.as_ref().unwrap().value else {
+            panic!()
+        };
+        assert_eq!(a.values[0].value, Some(V::StringValue(want.clone())));
+        assert_eq!(a.values[1].value, Some(V::IntValue(-300)));
+        assert_eq!(r.attributes[2].key, want);
+        let Some(V::KvlistValue(k)) = &r.attributes[2].value.as_ref().unwrap().value else {
+            panic!()
+        };
+        assert_eq!(k.values[0].key, want);
+        assert_eq!(
+            r.attributes[3].value.as_ref().unwrap().value,
+            Some(V::BoolValue(true))
+        );
+    }
+
+    #[test]
+    fn scratch_repairs_without_allocating_and_refuses_when_full() {
+        let mut buf = [0u8; 8];
+        let mut s = super::Scratch::new(&mut buf);
+        assert_eq!(s.text(b"ok").unwrap(), "ok");
+        assert_eq!(s.text(b"\xff").unwrap(), "\u{FFFD}");
+        assert!(
+            s.text(b"\xff\xff").is_err(),
+            "6 more bytes do not fit the 5 left"
+        );
     }
 }

@@ -47,7 +47,8 @@ impl Receivers {
                 return Ok(None);
             }
             let _guard = runtime.enter();
-            let std = std::net::TcpListener::bind(addr).map_err(|e| format!("binding {addr}: {e}"))?;
+            let std =
+                std::net::TcpListener::bind(addr).map_err(|e| format!("binding {addr}: {e}"))?;
             std.set_nonblocking(true).map_err(|e| e.to_string())?;
             tokio::net::TcpListener::from_std(std)
                 .map(Some)
@@ -66,10 +67,18 @@ impl Receivers {
                         let _ = rx.wait_for(|stop| *stop).await;
                     };
                     let g = grpc.map(|l| {
-                        tokio::spawn(serve_grpc(Arc::clone(&thread_ctx), l, shutdown(tx.subscribe())))
+                        tokio::spawn(serve_grpc(
+                            Arc::clone(&thread_ctx),
+                            l,
+                            shutdown(tx.subscribe()),
+                        ))
                     });
                     let h = http.map(|l| {
-                        tokio::spawn(serve_http(Arc::clone(&thread_ctx), l, shutdown(tx.subscribe())))
+                        tokio::spawn(serve_http(
+                            Arc::clone(&thread_ctx),
+                            l,
+                            shutdown(tx.subscribe()),
+                        ))
                     });
                     let _ = stopped.await;
                     let _ = tx.send(true);

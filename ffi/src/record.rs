@@ -23,9 +23,9 @@ use core_crate::signal::Signal;
 use core_crate::wire::encode::{
     AggregationTemporality, Attributes, Buckets, Encode, EncodeError, Event,
     ExponentialHistogramDataPoint, HistogramDataPoint, Link, LogRecord, Metric, MetricData,
-    NumberDataPoint, NumberValue, Part, PreEncoded, Quantile, ResourceMetrics,
-    ResourceSpans, SeverityNumber, Span, SpanKind, Status, StatusCode, SummaryDataPoint, Value,
-    Writer, len_field_len,
+    NumberDataPoint, NumberValue, Part, PreEncoded, Quantile, ResourceMetrics, ResourceSpans,
+    SeverityNumber, Span, SpanKind, Status, StatusCode, SummaryDataPoint, Value, Writer,
+    len_field_len,
 };
 
 use crate::check::{Budget, Utf8, check_attributes, check_value, checked_bytes, slice};
@@ -306,7 +306,11 @@ fn record_span_lossy(lib: &Inner, s: &otlp_arrow_span) -> Result<(), Error> {
 }
 
 #[inline(always)]
-fn encode_span<'a, M: Mode<'a>>(lib: &Inner, s: &'a otlp_arrow_span, mut m: M) -> Result<(), Error> {
+fn encode_span<'a, M: Mode<'a>>(
+    lib: &Inner,
+    s: &'a otlp_arrow_span,
+    mut m: M,
+) -> Result<(), Error> {
     let resource = lib.resources.get(s.resource_id)?;
     let scope = lib.scopes.get(s.scope_id)?;
     let status_code = status_code(s.status_code)?;
@@ -351,8 +355,12 @@ fn write_span_with_events<'a, M: Mode<'a>>(
     mut m: M,
 ) -> Result<(), Error> {
     // SAFETY: both slices were checked by `check_span` in this call.
-    let (events, links): (&[otlp_arrow_event], &[otlp_arrow_link]) =
-        unsafe { (checked_slice(s.events, s.events_len), checked_slice(s.links, s.links_len)) };
+    let (events, links): (&[otlp_arrow_event], &[otlp_arrow_link]) = unsafe {
+        (
+            checked_slice(s.events, s.events_len),
+            checked_slice(s.links, s.links_len),
+        )
+    };
     let mut ev = StackVec::<Event<'a, M::Attrs>, OTLP_ARROW_MAX_EVENTS>::new();
     for e in events.iter().take(OTLP_ARROW_MAX_EVENTS) {
         ev.push(Event {
@@ -444,8 +452,16 @@ unsafe fn check_metric(m: &otlp_arrow_metric, b: &mut Budget) -> Result<(), Erro
                 temporality(m.aggregation_temporality)?;
                 for p in slice(m.histogram_points, n, "histogram_points is NULL")? {
                     check_attributes(p.attributes, p.attributes_len, 0, b)?;
-                    let c = slice(p.bucket_counts, p.bucket_counts_len, "bucket_counts is NULL")?;
-                    let e = slice(p.explicit_bounds, p.explicit_bounds_len, "explicit_bounds is NULL")?;
+                    let c = slice(
+                        p.bucket_counts,
+                        p.bucket_counts_len,
+                        "bucket_counts is NULL",
+                    )?;
+                    let e = slice(
+                        p.explicit_bounds,
+                        p.explicit_bounds_len,
+                        "explicit_bounds is NULL",
+                    )?;
                     b.bytes(8 * (c.len() + e.len()))?;
                 }
             }
@@ -474,7 +490,11 @@ unsafe fn check_metric(m: &otlp_arrow_metric, b: &mut Budget) -> Result<(), Erro
                 let mut quantiles = 0usize;
                 for p in slice(m.summary_points, n, "summary_points is NULL")? {
                     check_attributes(p.attributes, p.attributes_len, 0, b)?;
-                    let q = slice(p.quantile_values, p.quantile_values_len, "quantile_values is NULL")?;
+                    let q = slice(
+                        p.quantile_values,
+                        p.quantile_values_len,
+                        "quantile_values is NULL",
+                    )?;
                     quantiles += q.len();
                     if quantiles > OTLP_ARROW_MAX_QUANTILES {
                         return Err(Error::Invalid(
@@ -519,7 +539,11 @@ pub(crate) unsafe fn record_metric(lib: &Inner, m: &otlp_arrow_metric) -> Result
 }
 
 #[inline(never)]
-fn encode_metric<'a, M: Mode<'a>>(lib: &Inner, m: &'a otlp_arrow_metric, mut mode: M) -> Result<(), Error> {
+fn encode_metric<'a, M: Mode<'a>>(
+    lib: &Inner,
+    m: &'a otlp_arrow_metric,
+    mut mode: M,
+) -> Result<(), Error> {
     use crate::types::otlp_arrow_metric_type as T;
     let resource = lib.resources.get(m.resource_id)?;
     let scope = lib.scopes.get(m.scope_id)?;
@@ -579,9 +603,7 @@ fn encode_metric<'a, M: Mode<'a>>(lib: &Inner, m: &'a otlp_arrow_metric, mut mod
                 // SAFETY: see above.
                 bucket_counts: unsafe { checked_slice(p.bucket_counts, p.bucket_counts_len) },
                 // SAFETY: see above.
-                explicit_bounds: unsafe {
-                    checked_slice(p.explicit_bounds, p.explicit_bounds_len)
-                },
+                explicit_bounds: unsafe { checked_slice(p.explicit_bounds, p.explicit_bounds_len) },
                 exemplars: &[],
                 flags: p.flags,
                 min: flag(p.has_min, p.min),
@@ -751,13 +773,20 @@ fn encode_log<'a, M: Mode<'a>>(
         span_id: (l.span_id != [0; 8]).then_some(l.span_id),
         event_name: m.text(&l.event_name)?,
     };
-    write(lib, Signal::Logs, &LogsRecord { resource, scope, log: &log }, |r, slot| {
-        match r.encode(slot) {
+    write(
+        lib,
+        Signal::Logs,
+        &LogsRecord {
+            resource,
+            scope,
+            log: &log,
+        },
+        |r, slot| match r.encode(slot) {
             Ok(n) if n == slot.len() => Ok(()),
             Ok(_) => Err(EncodeError::LengthMismatch),
             Err(e) => Err(e),
-        }
-    })
+        },
+    )
 }
 
 /// A `ResourceLogs` ring record written by hand: the crate's `ResourceLogs` view holds log
@@ -779,7 +808,11 @@ const SCOPE: u32 = 1;
 const LOG_RECORDS: u32 = 2;
 
 fn opt_str_len(field: u32, s: &str) -> usize {
-    if s.is_empty() { 0 } else { len_field_len(field, s.len()) }
+    if s.is_empty() {
+        0
+    } else {
+        len_field_len(field, s.len())
+    }
 }
 
 impl<A: Attributes + ?Sized, V: Value + ?Sized> LogsRecord<'_, A, V> {
@@ -892,4 +925,63 @@ pub unsafe extern "C" fn otlp_arrow_record_log(
         // SAFETY: forwarded to the caller.
         unsafe { record_log(inner, log) }.inspect_err(|e| inner.count_refusal(Signal::Logs, e))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use core_crate::wire::encode::{AnyValue, KeyValue, ResourceLogs};
+
+    use super::*;
+
+    #[test]
+    fn hand_written_logs_record_matches_the_crates_resource_logs() {
+        for (schema_r, schema_s) in [("", ""), ("https://r", "https://s")] {
+            let resource = Entry {
+                bytes: b"\x0a\x03abc".as_slice().into(),
+                schema_url: schema_r.into(),
+            };
+            let scope = Entry {
+                bytes: b"\x0a\x01s".as_slice().into(),
+                schema_url: schema_s.into(),
+            };
+            let attrs = [KeyValue::new("k", AnyValue::Int(3))];
+            let body = AnyValue::String("hello");
+            let log: LogRecord<'_> = LogRecord {
+                time_unix_nano: 5,
+                severity_number: SeverityNumber::Warn,
+                severity_text: "WARN",
+                body: Some(&body),
+                attributes: &attrs,
+                trace_id: Some([1; 16]),
+                ..LogRecord::default()
+            };
+            let ours = LogsRecord {
+                resource: &resource,
+                scope: &scope,
+                log: &log,
+            };
+            let theirs = ResourceLogs {
+                resource: Part::Encoded(PreEncoded::from_bytes(&resource.bytes)),
+                resource_schema_url: schema_r,
+                scope: Part::Encoded(PreEncoded::from_bytes(&scope.bytes)),
+                scope_schema_url: schema_s,
+                log_records: core::slice::from_ref(&log),
+            };
+            let (mut a, mut b) = (
+                vec![0u8; ours.encoded_len()],
+                vec![0u8; theirs.encoded_len()],
+            );
+            assert_eq!(ours.encode(&mut a).unwrap(), a.len());
+            assert_eq!(theirs.encode(&mut b).unwrap(), b.len());
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn stack_vec_keeps_its_capacity() {
+        let mut v = StackVec::<u32, 2>::new();
+        assert!(v.push(1) && v.push(2));
+        assert!(!v.push(3));
+        assert_eq!(v.as_slice(), &[1, 2]);
+    }
 }

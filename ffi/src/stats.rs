@@ -62,7 +62,9 @@ pub struct otlp_arrow_counters {
     pub logs: otlp_arrow_signal_counters,
 }
 
-/// Fills `*out` with the handle's counters (see `otlp_arrow_stats` for the `size` protocol).
+/// Fills `*out` with the handle's counters. Set `out->size = sizeof(otlp_arrow_counters)`
+/// first: the library fills `min(out->size, its own size)` bytes and stores that in
+/// `out->size` (new counters are only ever appended, so older and newer callers both work).
 /// Each counter is exact; the set is not one atomic snapshot.
 ///
 /// Returns `OTLP_ARROW_OK`, `OTLP_ARROW_INVALID_ARGUMENT` (NULL `lib` or `out`, `out->size`

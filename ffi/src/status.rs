@@ -89,6 +89,20 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The message when it is a fixed string (no formatting needed): the hot refusals.
+    pub(crate) fn fixed_message(&self) -> Option<&'static str> {
+        match self {
+            Error::Full(Signal::Traces) => Some("the traces ring is full"),
+            Error::Full(Signal::Metrics) => Some("the metrics ring is full"),
+            Error::Full(Signal::Logs) => Some("the logs ring is full"),
+            Error::Closed => Some("the handle is closed"),
+            Error::TimedOut => Some("flush timed out"),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -92,10 +92,12 @@ impl Value for StrictValue {
                 value_type::BOOL => ValueView::Bool(v.data.bool_value != 0),
                 value_type::INT => ValueView::Int(v.data.int_value),
                 value_type::DOUBLE => ValueView::Double(v.data.double_value),
-                value_type::BYTES => ValueView::Bytes(checked_bytes(&crate::types::otlp_arrow_str {
-                    ptr: v.data.bytes_value.ptr.cast(),
-                    len: v.data.bytes_value.len,
-                })),
+                value_type::BYTES => {
+                    ValueView::Bytes(checked_bytes(&crate::types::otlp_arrow_str {
+                        ptr: v.data.bytes_value.ptr.cast(),
+                        len: v.data.bytes_value.len,
+                    }))
+                }
                 value_type::ARRAY => {
                     let a = v.data.array_value;
                     ValueView::Array(wrap_values(checked_slice(a.values, a.len)))

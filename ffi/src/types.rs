@@ -93,9 +93,29 @@ pub struct otlp_arrow_value {
     pub data: otlp_arrow_value_data,
 }
 
+impl Default for otlp_arrow_value {
+    /// An empty value (`OTLP_ARROW_VALUE_TYPE_EMPTY`).
+    fn default() -> Self {
+        otlp_arrow_value {
+            type_: 0,
+            data: otlp_arrow_value_data { int_value: 0 },
+        }
+    }
+}
+
+impl Default for otlp_arrow_str {
+    /// The empty string.
+    fn default() -> Self {
+        otlp_arrow_str {
+            ptr: core::ptr::null(),
+            len: 0,
+        }
+    }
+}
+
 /// One attribute: a key and a value (an OTLP `KeyValue`).
 #[repr(C)]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct otlp_arrow_attribute {
     /// The key.
     pub key: otlp_arrow_str,

@@ -8,12 +8,12 @@ use std::ffi::c_char;
 use std::path::{Path, PathBuf};
 use std::ptr::{null, null_mut};
 
+use ::otlp_arrow::*;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::metric;
-use ::otlp_arrow::*;
 use prost::Message;
 
 /// A fresh directory under the target dir, removed on drop.
@@ -58,6 +58,16 @@ impl Lib {
     fn span(&self, s: &otlp_arrow_span) -> otlp_arrow_status {
         // SAFETY: `s` is a valid view of Rust-owned memory.
         unsafe { otlp_arrow_record_span(self.0, s) }
+    }
+
+    fn metric(&self, m: &otlp_arrow_metric) -> otlp_arrow_status {
+        // SAFETY: `m` is a valid view of Rust-owned memory.
+        unsafe { otlp_arrow_record_metric(self.0, m) }
+    }
+
+    fn log(&self, l: &otlp_arrow_log) -> otlp_arrow_status {
+        // SAFETY: `l` is a valid view of Rust-owned memory.
+        unsafe { otlp_arrow_record_log(self.0, l) }
     }
 
     fn close(self) -> otlp_arrow_status {
@@ -112,11 +122,17 @@ fn val(type_: otlp_arrow_value_type, data: otlp_arrow_value_data) -> otlp_arrow_
 }
 
 fn str_val(v: &str) -> otlp_arrow_value {
-    val(otlp_arrow_value_type::String, otlp_arrow_value_data { string_value: s(v) })
+    val(
+        otlp_arrow_value_type::String,
+        otlp_arrow_value_data { string_value: s(v) },
+    )
 }
 
 fn int_val(v: i64) -> otlp_arrow_value {
-    val(otlp_arrow_value_type::Int, otlp_arrow_value_data { int_value: v })
+    val(
+        otlp_arrow_value_type::Int,
+        otlp_arrow_value_data { int_value: v },
+    )
 }
 
 fn kv(key: &str, value: otlp_arrow_value) -> otlp_arrow_attribute {
@@ -186,7 +202,11 @@ use core_crate::signal::Signal as core_signal;
 fn spans(dir: &Path) -> Vec<opentelemetry_proto::tonic::trace::v1::Span> {
     read_back(dir, "traces")
         .iter()
-        .flat_map(|b| ExportTraceServiceRequest::decode(&b[..]).unwrap().resource_spans)
+        .flat_map(|b| {
+            ExportTraceServiceRequest::decode(&b[..])
+                .unwrap()
+                .resource_spans
+        })
         .flat_map(|r| r.scope_spans)
         .flat_map(|s| s.spans)
         .collect()
@@ -199,15 +219,30 @@ fn any(v: any_value::Value) -> Option<AnyValue> {
 #[test]
 fn spans_round_trip_with_nested_attributes_events_and_links() {
     let tmp = TempDir::new("spans");
-    let lib = Lib::in_dir(&tmp.0, "[ffi.resource]\n\"service.name\" = \"svc\"\nhost = 7\n");
+    let lib = Lib::in_dir(
+        &tmp.0,
+        "[ffi.resource]\n\"service.name\" = \"svc\"\nhost = 7\n",
+    );
     let inner = [int_val(1), str_val("two")];
     let nested = [kv("k", str_val("v"))];
     let bytes = [1u8, 2, 3];
     let attrs = [
         kv("s", str_val("héllo")),
-        kv("b", val(otlp_arrow_value_type::Bool, otlp_arrow_value_data { bool_value: 1 })),
+        kv(
+            "b",
+            val(
+                otlp_arrow_value_type::Bool,
+                otlp_arrow_value_data { bool_value: 1 },
+            ),
+        ),
         kv("i", int_val(-5)),
-        kv("d", val(otlp_arrow_value_type::Double, otlp_arrow_value_data { double_value: 2.5 })),
+        kv(
+            "d",
+            val(
+                otlp_arrow_value_type::Double,
+                otlp_arrow_value_data { double_value: 2.5 },
+            ),
+        ),
         kv(
             "bytes",
             val(
@@ -244,7 +279,13 @@ fn spans_round_trip_with_nested_attributes_events_and_links() {
                 },
             ),
         ),
-        kv("e", val(otlp_arrow_value_type::Empty, otlp_arrow_value_data { int_value: 0 })),
+        kv(
+            "e",
+            val(
+                otlp_arrow_value_type::Empty,
+                otlp_arrow_value_data { int_value: 0 },
+            ),
+        ),
     ];
     let ev_attrs = [kv("ev", int_val(3))];
     let events = [otlp_arrow_event {
@@ -286,28 +327,65 @@ fn spans_round_trip_with_nested_attributes_events_and_links() {
     assert_eq!(g.kind, 2);
     assert_eq!((g.start_time_unix_nano, g.end_time_unix_nano), (1001, 2001));
     let expected_attrs = vec![
-        KeyValue { key: "s".into(), key_strindex: 0, value: any(any_value::Value::StringValue("héllo".into())) },
-        KeyValue { key: "b".into(), key_strindex: 0, value: any(any_value::Value::BoolValue(true)) },
-        KeyValue { key: "i".into(), key_strindex: 0, value: any(any_value::Value::IntValue(-5)) },
-        KeyValue { key: "d".into(), key_strindex: 0, value: any(any_value::Value::DoubleValue(2.5)) },
-        KeyValue { key: "bytes".into(), key_strindex: 0, value: any(any_value::Value::BytesValue(vec![1, 2, 3])) },
-        KeyValue { key: "arr".into(), key_strindex: 0, value: any(any_value::Value::ArrayValue(
+        KeyValue {
+            key: "s".into(),
+            key_strindex: 0,
+            value: any(any_value::Value::StringValue("héllo".into())),
+        },
+        KeyValue {
+            key: "b".into(),
+            key_strindex: 0,
+            value: any(any_value::Value::BoolValue(true)),
+        },
+        KeyValue {
+            key: "i".into(),
+            key_strindex: 0,
+            value: any(any_value::Value::IntValue(-5)),
+        },
+        KeyValue {
+            key: "d".into(),
+            key_strindex: 0,
+            value: any(any_value::Value::DoubleValue(2.5)),
+        },
+        KeyValue {
+            key: "bytes".into(),
+            key_strindex: 0,
+            value: any(any_value::Value::BytesValue(vec![1, 2, 3])),
+        },
+        KeyValue {
+            key: "arr".into(),
+            key_strindex: 0,
+            value: any(any_value::Value::ArrayValue(
                 opentelemetry_proto::tonic::common::v1::ArrayValue {
                     values: vec![
-                        AnyValue { value: Some(any_value::Value::IntValue(1)) },
-                        AnyValue { value: Some(any_value::Value::StringValue("two".into())) },
+                        AnyValue {
+                            value: Some(any_value::Value::IntValue(1)),
+                        },
+                        AnyValue {
+                            value: Some(any_value::Value::StringValue("two".into())),
+                        },
                     ],
                 },
             )),
         },
-        KeyValue { key: "kv".into(), key_strindex: 0, value: any(any_value::Value::KvlistValue(
+        KeyValue {
+            key: "kv".into(),
+            key_strindex: 0,
+            value: any(any_value::Value::KvlistValue(
                 opentelemetry_proto::tonic::common::v1::KeyValueList {
-                    values: vec![KeyValue { key: "k".into(), key_strindex: 0, value: any(any_value::Value::StringValue("v".into())),
+                    values: vec![KeyValue {
+                        key: "k".into(),
+                        key_strindex: 0,
+                        value: any(any_value::Value::StringValue("v".into())),
                     }],
                 },
             )),
         },
-        KeyValue { key: "e".into(), key_strindex: 0, value: Some(AnyValue { value: None }) },
+        KeyValue {
+            key: "e".into(),
+            key_strindex: 0,
+            value: Some(AnyValue { value: None }),
+        },
     ];
     assert_eq!(g.attributes, expected_attrs);
     assert_eq!(g.events.len(), 1);
@@ -317,7 +395,10 @@ fn spans_round_trip_with_nested_attributes_events_and_links() {
     assert_eq!(g.links[0].span_id, vec![8; 8]);
     let status = g.status.as_ref().unwrap();
     assert_eq!((status.code, status.message.as_str()), (2, "bad"));
-    assert!(got[1].parent_span_id.is_empty(), "all-zero parent is a root span");
+    assert!(
+        got[1].parent_span_id.is_empty(),
+        "all-zero parent is a root span"
+    );
     assert!(got[1].status.is_none());
 
     let req = ExportTraceServiceRequest::decode(&read_back(&tmp.0, "traces")[0][..]).unwrap();
@@ -325,7 +406,14 @@ fn spans_round_trip_with_nested_attributes_events_and_links() {
     let mut keys: Vec<_> = res.attributes.iter().map(|a| a.key.as_str()).collect();
     keys.sort();
     assert_eq!(keys, ["host", "service.name"]);
-    assert_eq!(req.resource_spans[0].scope_spans[0].scope.as_ref().unwrap().name, "otlp-arrow");
+    assert_eq!(
+        req.resource_spans[0].scope_spans[0]
+            .scope
+            .as_ref()
+            .unwrap()
+            .name,
+        "otlp-arrow"
+    );
 }
 
 #[test]
@@ -370,8 +458,7 @@ fn metrics_and_logs_round_trip() {
         summary_points: null(),
         points_len: 2,
     };
-    // SAFETY (all calls below): valid views of local memory and an open handle.
-    assert_eq!(unsafe { otlp_arrow_record_metric(lib.0, &m) }, OTLP_ARROW_OK);
+    assert_eq!(lib.metric(&m), OTLP_ARROW_OK);
     let counts = [1u64, 2, 3];
     let bounds = [1.0f64, 2.0];
     let hist = [otlp_arrow_histogram_point {
@@ -396,7 +483,7 @@ fn metrics_and_logs_round_trip() {
     m.name = s("latency");
     m.histogram_points = hist.as_ptr();
     m.points_len = 1;
-    assert_eq!(unsafe { otlp_arrow_record_metric(lib.0, &m) }, OTLP_ARROW_OK);
+    assert_eq!(lib.metric(&m), OTLP_ARROW_OK);
 
     let body_items = [str_val("x"), int_val(2)];
     let body = val(
@@ -425,26 +512,37 @@ fn metrics_and_logs_round_trip() {
         span_id: [0; 8],
         event_name: s("ev"),
     };
-    assert_eq!(unsafe { otlp_arrow_record_log(lib.0, &log) }, OTLP_ARROW_OK);
+    assert_eq!(lib.log(&log), OTLP_ARROW_OK);
     let text_body = str_val("plain text");
-    let log2 = otlp_arrow_log { body: &text_body, ..log };
-    assert_eq!(unsafe { otlp_arrow_record_log(lib.0, &log2) }, OTLP_ARROW_OK);
+    let log2 = otlp_arrow_log {
+        body: &text_body,
+        ..log
+    };
+    assert_eq!(lib.log(&log2), OTLP_ARROW_OK);
     assert_eq!(lib.close(), OTLP_ARROW_OK);
 
     let metrics: Vec<_> = read_back(&tmp.0, "metrics")
         .iter()
-        .flat_map(|b| ExportMetricsServiceRequest::decode(&b[..]).unwrap().resource_metrics)
+        .flat_map(|b| {
+            ExportMetricsServiceRequest::decode(&b[..])
+                .unwrap()
+                .resource_metrics
+        })
         .flat_map(|r| r.scope_metrics)
         .flat_map(|s| s.metrics)
         .collect();
     let sum = metrics.iter().find(|m| m.name == "requests").unwrap();
-    let Some(metric::Data::Sum(s)) = &sum.data else { panic!("{sum:?}") };
+    let Some(metric::Data::Sum(s)) = &sum.data else {
+        panic!("{sum:?}")
+    };
     assert!(s.is_monotonic);
     assert_eq!(s.aggregation_temporality, 2);
     assert_eq!(s.data_points.len(), 2);
     assert_eq!(sum.description, "how many");
     let h = metrics.iter().find(|m| m.name == "latency").unwrap();
-    let Some(metric::Data::Histogram(h)) = &h.data else { panic!() };
+    let Some(metric::Data::Histogram(h)) = &h.data else {
+        panic!()
+    };
     assert_eq!(h.data_points[0].bucket_counts, vec![1, 2, 3]);
     assert_eq!(h.data_points[0].explicit_bounds, vec![1.0, 2.0]);
     assert_eq!(h.data_points[0].sum, Some(9.0));
@@ -452,7 +550,11 @@ fn metrics_and_logs_round_trip() {
 
     let logs: Vec<_> = read_back(&tmp.0, "logs")
         .iter()
-        .flat_map(|b| ExportLogsServiceRequest::decode(&b[..]).unwrap().resource_logs)
+        .flat_map(|b| {
+            ExportLogsServiceRequest::decode(&b[..])
+                .unwrap()
+                .resource_logs
+        })
         .flat_map(|r| r.scope_logs)
         .flat_map(|s| s.log_records)
         .collect();
@@ -487,7 +589,11 @@ fn invalid_utf8_is_rejected_or_replaced_per_config() {
     let mut span = span_view("ok", &[], 1);
     span.name = bad_str;
     assert_eq!(lib.span(&span), OTLP_ARROW_INVALID_ARGUMENT);
-    assert!(last_error().contains("span name is not UTF-8"), "{}", last_error());
+    assert!(
+        last_error().contains("span name is not UTF-8"),
+        "{}",
+        last_error()
+    );
     let attrs = [otlp_arrow_attribute {
         key: bad_str,
         value: int_val(1),
@@ -551,20 +657,39 @@ fn error_paths_return_status_and_record_nothing() {
     let tmp = TempDir::new("errors");
     let lib = Lib::in_dir(&tmp.0, "[ring]\ntraces = \"64KiB\"\n");
     let mut span = span_view("x", &[], 1);
-    // SAFETY (all calls below): the arguments are what each case says.
+    // SAFETY: (all calls below): the arguments are what each case says.
     unsafe {
-        assert_eq!(otlp_arrow_record_span(null(), &span), OTLP_ARROW_INVALID_ARGUMENT);
+        assert_eq!(
+            otlp_arrow_record_span(null(), &span),
+            OTLP_ARROW_INVALID_ARGUMENT
+        );
         assert!(last_error().contains("handle is NULL"));
-        assert_eq!(otlp_arrow_record_span(lib.0, null()), OTLP_ARROW_INVALID_ARGUMENT);
-        assert_eq!(otlp_arrow_record_metric(lib.0, null()), OTLP_ARROW_INVALID_ARGUMENT);
-        assert_eq!(otlp_arrow_record_log(lib.0, null()), OTLP_ARROW_INVALID_ARGUMENT);
+        assert_eq!(
+            otlp_arrow_record_span(lib.0, null()),
+            OTLP_ARROW_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            otlp_arrow_record_metric(lib.0, null()),
+            OTLP_ARROW_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            otlp_arrow_record_log(lib.0, null()),
+            OTLP_ARROW_INVALID_ARGUMENT
+        );
     }
-    span.name = otlp_arrow_str { ptr: null(), len: 3 };
+    span.name = otlp_arrow_str {
+        ptr: null(),
+        len: 3,
+    };
     assert_eq!(lib.span(&span), OTLP_ARROW_INVALID_ARGUMENT);
     span.name = s("x");
     span.kind = 6;
     assert_eq!(lib.span(&span), OTLP_ARROW_INVALID_ARGUMENT);
-    assert!(last_error().contains("unknown span kind 6"), "{}", last_error());
+    assert!(
+        last_error().contains("unknown span kind 6"),
+        "{}",
+        last_error()
+    );
     span.kind = 0;
     span.status_code = 3;
     assert_eq!(lib.span(&span), OTLP_ARROW_INVALID_ARGUMENT);
@@ -573,15 +698,30 @@ fn error_paths_return_status_and_record_nothing() {
     assert_eq!(lib.span(&span), OTLP_ARROW_INVALID_ARGUMENT);
     assert!(last_error().contains("unknown resource id"));
     span.resource_id = 0;
-    let bad_type = [kv("k", otlp_arrow_value { type_: 99, data: otlp_arrow_value_data { int_value: 0 } })];
+    let bad_type = [kv(
+        "k",
+        otlp_arrow_value {
+            type_: 99,
+            data: otlp_arrow_value_data { int_value: 0 },
+        },
+    )];
     let span2 = span_view("x", &bad_type, 1);
     assert_eq!(lib.span(&span2), OTLP_ARROW_INVALID_ARGUMENT);
     assert!(last_error().contains("unknown value type 99"));
     // A value that contains itself: refused at the depth limit, never a stack overflow.
-    let mut cyclic = otlp_arrow_value { type_: 5, data: otlp_arrow_value_data { int_value: 0 } };
-    cyclic.data.array_value = otlp_arrow_array { values: &cyclic, len: 1 };
+    let mut cyclic = otlp_arrow_value {
+        type_: 5,
+        data: otlp_arrow_value_data { int_value: 0 },
+    };
+    cyclic.data.array_value = otlp_arrow_array {
+        values: &cyclic,
+        len: 1,
+    };
     let cyc = [kv("c", cyclic)];
-    assert_eq!(lib.span(&span_view("x", &cyc, 1)), OTLP_ARROW_INVALID_ARGUMENT);
+    assert_eq!(
+        lib.span(&span_view("x", &cyc, 1)),
+        OTLP_ARROW_INVALID_ARGUMENT
+    );
     assert!(last_error().contains("OTLP_ARROW_MAX_DEPTH"));
     // Larger than the ring's largest record (64 KiB / 8).
     let big = "x".repeat(9000);
@@ -602,7 +742,10 @@ fn error_paths_return_status_and_record_nothing() {
     assert!(full, "a 64 KiB ring fills up");
     assert!(last_error().contains("traces ring is full"));
     let c = lib.stats();
-    assert_eq!(c.traces.rejected_invalid, 6, "records refused (NULL views are not records)");
+    assert_eq!(
+        c.traces.rejected_invalid, 6,
+        "records refused (NULL views are not records)"
+    );
     assert!(c.traces.rejected_full >= 1);
     assert_eq!(c.traces.rejected_too_large, 1);
     assert_eq!(c.traces.ring_capacity, 64 << 10);
@@ -611,12 +754,14 @@ fn error_paths_return_status_and_record_nothing() {
     let mut small = [0u64; 3];
     small[0] = 24;
     // SAFETY: 24 writable bytes starting with the size field.
-    assert_eq!(unsafe { otlp_arrow_stats(lib.0, small.as_mut_ptr().cast()) }, OTLP_ARROW_OK);
+    let status = unsafe { otlp_arrow_stats(lib.0, small.as_mut_ptr().cast()) };
+    assert_eq!(status, OTLP_ARROW_OK);
     assert_eq!(small[0], 24);
     assert_eq!(small[1], 64 << 10, "traces.ring_capacity");
     let mut tiny = [4usize];
     // SAFETY: writable.
-    assert_eq!(unsafe { otlp_arrow_stats(lib.0, tiny.as_mut_ptr().cast()) }, OTLP_ARROW_INVALID_ARGUMENT);
+    let status = unsafe { otlp_arrow_stats(lib.0, tiny.as_mut_ptr().cast()) };
+    assert_eq!(status, OTLP_ARROW_INVALID_ARGUMENT);
 
     // Use after close is detected while the shell is not reused.
     let raw = lib.0;
@@ -632,24 +777,42 @@ fn error_paths_return_status_and_record_nothing() {
 
 #[test]
 fn open_reports_config_errors_and_writes_out_only_on_success() {
-    let mut lib = 0x1 as *mut otlp_arrow;
+    let mut lib = std::ptr::dangling_mut::<otlp_arrow>();
     let cases: [(&[u8], u32, &str); 4] = [
-        (b"[storage]\ncompression = \"snappy\"\n", OTLP_ARROW_CONFIG, "snappy"),
+        (
+            b"[storage]\ncompression = \"snappy\"\n",
+            OTLP_ARROW_CONFIG,
+            "snappy",
+        ),
         (b"no_such_key = 1\n", OTLP_ARROW_CONFIG, "no_such_key"),
         (b"\xff", OTLP_ARROW_CONFIG, "not UTF-8"),
-        (b"[ffi]\nreceivers = \"yes\"\n", OTLP_ARROW_CONFIG, "ffi.receivers"),
+        (
+            b"[ffi]\nreceivers = \"yes\"\n",
+            OTLP_ARROW_CONFIG,
+            "ffi.receivers",
+        ),
     ];
     for (text, status, needle) in cases {
         // SAFETY: valid bytes and out pointer.
         let got = unsafe { otlp_arrow_open(text.as_ptr().cast(), text.len(), &mut lib) };
         assert_eq!(got, status);
         assert!(last_error().contains(needle), "{needle}: {}", last_error());
-        assert_eq!(lib, 0x1 as *mut otlp_arrow, "out untouched on failure");
+        assert_eq!(
+            lib,
+            std::ptr::dangling_mut::<otlp_arrow>(),
+            "out untouched on failure"
+        );
     }
     // SAFETY: NULL config with a length, and a NULL out.
     unsafe {
-        assert_eq!(otlp_arrow_open(null(), 3, &mut lib), OTLP_ARROW_INVALID_ARGUMENT);
-        assert_eq!(otlp_arrow_open(null(), 0, null_mut()), OTLP_ARROW_INVALID_ARGUMENT);
+        assert_eq!(
+            otlp_arrow_open(null(), 3, &mut lib),
+            OTLP_ARROW_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            otlp_arrow_open(null(), 0, null_mut()),
+            OTLP_ARROW_INVALID_ARGUMENT
+        );
     }
 }
 
@@ -672,7 +835,10 @@ fn registered_resources_and_scopes_are_used_by_id() {
             otlp_arrow_register_scope(lib.0, s("lib"), s("1.2"), null(), 0, empty_str(), &mut sid),
             OTLP_ARROW_OK
         );
-        assert_eq!(otlp_arrow_register_scope(lib.0, s("x"), s(""), null(), 0, empty_str(), null_mut()), OTLP_ARROW_INVALID_ARGUMENT);
+        assert_eq!(
+            otlp_arrow_register_scope(lib.0, s("x"), s(""), null(), 0, empty_str(), null_mut()),
+            OTLP_ARROW_INVALID_ARGUMENT
+        );
     }
     assert_eq!((rid, sid), (1, 1));
     let mut span = span_view("x", &[], 1);
@@ -683,9 +849,15 @@ fn registered_resources_and_scopes_are_used_by_id() {
     let req = ExportTraceServiceRequest::decode(&read_back(&tmp.0, "traces")[0][..]).unwrap();
     let rs = &req.resource_spans[0];
     assert_eq!(rs.schema_url, "https://schema/r");
-    assert_eq!(rs.resource.as_ref().unwrap().attributes[0].value, any(any_value::Value::StringValue("other".into())));
+    assert_eq!(
+        rs.resource.as_ref().unwrap().attributes[0].value,
+        any(any_value::Value::StringValue("other".into()))
+    );
     let scope = rs.scope_spans[0].scope.as_ref().unwrap();
-    assert_eq!((scope.name.as_str(), scope.version.as_str()), ("lib", "1.2"));
+    assert_eq!(
+        (scope.name.as_str(), scope.version.as_str()),
+        ("lib", "1.2")
+    );
 }
 
 #[test]

@@ -3,10 +3,13 @@ import glob
 import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
+# Test the working copy of the package (also when an older copy is pip-installed).
+sys.path.insert(0, str(REPO / "ffi" / "python"))
 
 
 def _find_library() -> str:

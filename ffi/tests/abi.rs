@@ -887,3 +887,59 @@ fn many_threads_record_at_once_and_every_span_is_stored() {
     assert_eq!(lib.close(), OTLP_ARROW_OK);
     assert_eq!(spans(&tmp.0).len(), 2000);
 }
+
+#[test]
+fn receivers_start_only_when_asked_and_stop_at_close() {
+    use std::io::{Read, Write};
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let tmp = TempDir::new("receivers");
+    // Without `[ffi] receivers = true` nothing listens, whatever `[receiver]` says.
+    let quiet = Lib::in_dir(
+        &tmp.0,
+        &format!("[receiver]\ngrpc_enabled = false\nhttp_addr = \"127.0.0.1:{port}\"\n"),
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    assert_eq!(quiet.close(), OTLP_ARROW_OK);
+
+    let lib = Lib::in_dir(
+        &tmp.0,
+        &format!(
+            "[receiver]\ngrpc_enabled = false\nhttp_addr = \"127.0.0.1:{port}\"\n[ffi]\nreceivers = true\n"
+        ),
+    );
+    // One span over OTLP/HTTP (protobuf), next to one recorded in-process.
+    let req = ExportTraceServiceRequest {
+        resource_spans: vec![opentelemetry_proto::tonic::trace::v1::ResourceSpans {
+            scope_spans: vec![opentelemetry_proto::tonic::trace::v1::ScopeSpans {
+                spans: vec![opentelemetry_proto::tonic::trace::v1::Span {
+                    trace_id: vec![4; 16],
+                    span_id: vec![4; 8],
+                    name: "remote".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec();
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        conn,
+        "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        req.len()
+    )
+    .unwrap();
+    conn.write_all(&req).unwrap();
+    let mut response = String::new();
+    let _ = conn.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert_eq!(lib.span(&span_view("local", &[], 1)), OTLP_ARROW_OK);
+    assert_eq!(lib.close(), OTLP_ARROW_OK);
+    let mut names: Vec<_> = spans(&tmp.0).into_iter().map(|s| s.name).collect();
+    names.sort();
+    assert_eq!(names, ["local", "remote"]);
+}

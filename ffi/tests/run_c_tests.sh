@@ -46,6 +46,16 @@ for t in ffi/tests/c/*.cpp; do
     "${VALGRIND[@]}" "$WORK/$(basename "$t" .cpp)_cpp"
 done
 
+step "the complete program of docs/C-API.md compiles, runs, and is valgrind clean"
+python3 - "$WORK/doc.c" <<'PY'
+import re, sys
+text = open("docs/C-API.md").read()
+block = re.search(r"```c\n(.*?)```", text, re.S).group(1)
+open(sys.argv[1], "w").write(block)
+PY
+cc -std=c11 "${CFLAGS[@]}" "$WORK/doc.c" "$PROFILE_DIR/libotlp_arrow.a" "${LIBS[@]}" -o "$WORK/doc"
+(cd "$WORK" && "${VALGRIND[@]}" ./doc | grep -qx "1 span(s) written")
+
 step "example against the static library, under valgrind, then the pyarrow check"
 "${VALGRIND[@]}" "$WORK/record" "$WORK/out-static"
 python3 ffi/tests/check_example.py "$WORK/out-static" 4 1000 100 500

@@ -383,16 +383,18 @@ mod tests {
         let checked = unsafe { check_attributes(attrs.as_ptr(), attrs.len(), 0, &mut budget) };
         checked.unwrap();
         // SAFETY: checked just above.
+        let view = unsafe { super::attributes(attrs) };
         let lossy = Resource {
-            attributes: unsafe { super::attributes(attrs) },
+            attributes: view,
             dropped_attributes_count: 0,
         };
         let mut a = vec![0u8; lossy.encoded_len()];
         assert_eq!(lossy.encode(&mut a).unwrap(), a.len());
         let strict = (utf8 == Utf8::Reject).then(|| {
             // SAFETY: checked with `Reject` just above.
+            let view = unsafe { crate::strict::attributes(attrs) };
             let strict = Resource {
-                attributes: unsafe { crate::strict::attributes(attrs) },
+                attributes: view,
                 dropped_attributes_count: 0,
             };
             let mut b = vec![0u8; strict.encoded_len()];

@@ -62,10 +62,8 @@ fn recording_does_not_allocate() {
         );
         let mut lib = std::ptr::null_mut();
         // SAFETY: valid config and out pointer.
-        assert_eq!(
-            unsafe { otlp_arrow_open(config.as_ptr().cast(), config.len(), &mut lib) },
-            OTLP_ARROW_OK
-        );
+        let status = unsafe { otlp_arrow_open(config.as_ptr().cast(), config.len(), &mut lib) };
+        assert_eq!(status, OTLP_ARROW_OK);
         let nested = [otlp_arrow_value {
             type_: 3,
             data: otlp_arrow_value_data { int_value: 1 },

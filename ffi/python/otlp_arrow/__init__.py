@@ -194,6 +194,8 @@ def _toml_value(v: Any) -> str:
         return _toml_str(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, Mapping):  # inside an array: an inline table
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
     if hasattr(v, "__fspath__"):
         return _toml_str(str(v.__fspath__()))
     raise TypeError(f"cannot write {type(v).__name__} as a TOML value")
@@ -227,6 +229,33 @@ def to_toml(config: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _merge(into: Dict[str, Any], more: Mapping[str, Any]) -> Dict[str, Any]:
+    for k, v in more.items():
+        if isinstance(v, Mapping) and isinstance(into.get(k), dict):
+            _merge(into[k], v)
+        else:
+            into[k] = v
+    return into
+
+
+def _config_text(config: Optional[str], keys: Mapping[str, Any]) -> str:
+    """TOML text for `Library(config, **keys)`: the keywords extend / override the text."""
+    if not keys:
+        return config or ""
+    if not config:
+        return to_toml(keys)
+    try:
+        import tomllib  # Python 3.11+
+    except ImportError:  # pragma: no cover
+        raise TypeError("combining config text with keywords needs Python 3.11 (tomllib)")
+    try:
+        base = tomllib.loads(config)
+    except tomllib.TOMLDecodeError:
+        return config  # let the library report the syntax error with its position
+    nested = tomllib.loads(to_toml(keys))
+    return to_toml(_merge(base, nested))
+
+
 # --------------------------------------------------------------------------------------------
 # Values
 
@@ -251,6 +280,8 @@ def _set_value(v: _ffi.Value, x: Any, keep: list) -> None:
         v.type = _ffi.BOOL
         v.data.bool_value = 1 if x else 0
     elif isinstance(x, int):
+        if not _INT_MIN <= x <= _INT_MAX:
+            raise ValueError(f"attribute integer {x} does not fit 64 bits")
         v.type = _ffi.INT
         v.data.int_value = x
     elif isinstance(x, float):
@@ -545,7 +576,7 @@ class Library:
 
     def __init__(self, config: Optional[str] = None, **keys: Any):
         self._dll = _dll()
-        text = (config or "") + ("\n" + to_toml(keys) if keys else "")
+        text = _config_text(config, keys)
         raw = text.encode("utf-8")
         handle = _ffi.HandleP()
         _check(self._dll, self._dll.otlp_arrow_open(raw, len(raw), ctypes.byref(handle)))

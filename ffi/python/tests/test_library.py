@@ -146,3 +146,21 @@ def test_more_points_than_one_call_takes_are_split(out_dir):
     with otlp_arrow.Library(output_dir=str(out_dir)) as lib:
         lib.record_metric("g", [otlp_arrow.NumberPoint(i, i + 1, attributes={"i": i}) for i in range(150)])
     assert sorted(r["value_int"] for r in read_rows(out_dir, "metrics")) == list(range(150))
+
+
+def test_config_text_and_keywords_merge(out_dir):
+    text = '[storage]\nmax_batch_rows = 10\n[ffi.resource]\n"service.name" = "a"\n'
+    with otlp_arrow.Library(text, output_dir=str(out_dir), storage={"fsync": "never"}) as lib:
+        lib.record_span("x", trace_id=1, span_id=1)
+    [row] = read_rows(out_dir, "traces")
+    assert attrs(row["resource_attributes"]) == {"service.name": "a"}
+    endpoints = otlp_arrow.to_toml({"forward": {"endpoints": [{"url": "http://127.0.0.1:4318"}]}})
+    assert 'endpoints = [{ url = "http://127.0.0.1:4318" }]' in endpoints
+
+
+def test_out_of_range_integers_are_refused_not_truncated(out_dir):
+    with otlp_arrow.Library(output_dir=str(out_dir)) as lib:
+        with pytest.raises(ValueError):
+            lib.record_span("x", trace_id=1, span_id=1, attributes={"big": 1 << 70})
+        with pytest.raises(ValueError):
+            lib.record_log({"nested": [1 << 64]})

@@ -525,17 +525,18 @@ pub(crate) unsafe fn record_metric(lib: &Inner, m: &otlp_arrow_metric) -> Result
     unsafe { check_metric(m, &mut budget) }?;
     match lib.utf8 {
         Utf8::Reject => encode_metric(lib, m, Strict),
-        Utf8::Replace => {
-            let mut buf = [0u8; SCRATCH_BYTES];
-            encode_metric(
-                lib,
-                m,
-                Lossy {
-                    scratch: Scratch::new(&mut buf),
-                },
-            )
-        }
+        Utf8::Replace => record_metric_lossy(lib, m),
     }
+}
+
+/// The repairing path, out of line so the strict path's stack frame stays small.
+#[inline(never)]
+fn record_metric_lossy(lib: &Inner, m: &otlp_arrow_metric) -> Result<(), Error> {
+    let mut buf = [0u8; SCRATCH_BYTES];
+    let mode = Lossy {
+        scratch: Scratch::new(&mut buf),
+    };
+    encode_metric(lib, m, mode)
 }
 
 #[inline(never)]

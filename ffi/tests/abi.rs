@@ -943,3 +943,25 @@ fn receivers_start_only_when_asked_and_stop_at_close() {
     names.sort();
     assert_eq!(names, ["local", "remote"]);
 }
+
+#[test]
+fn wait_policy_waits_for_room_instead_of_dropping() {
+    let tmp = TempDir::new("wait");
+    let lib = Lib::in_dir(
+        &tmp.0,
+        "[ring]\ntraces = \"4KiB\"\nfull_policy = \"wait\"\nwait_timeout = \"10s\"\n",
+    );
+    // 300 spans of ~400 bytes through a 4 KiB ring: only possible by waiting for the drain.
+    let name = "w".repeat(380);
+    for _ in 0..300 {
+        assert_eq!(
+            lib.span(&span_view(&name, &[], 1)),
+            OTLP_ARROW_OK,
+            "{}",
+            last_error()
+        );
+    }
+    assert_eq!(lib.stats().traces.rejected_full, 0);
+    assert_eq!(lib.close(), OTLP_ARROW_OK);
+    assert_eq!(spans(&tmp.0).len(), 300);
+}

@@ -1,0 +1,310 @@
+//! Turning C pointers into Rust slices, and checking a record's attribute trees before any of
+//! it is encoded.
+//!
+//! Every pointer is null-checked and every length bounded here, once, before the encoder sees
+//! the data: a NULL pointer with a non-zero length, a length that no real buffer can have, an
+//! unknown value type, a nesting deeper than [`MAX_DEPTH`], or (with `invalid_utf8 =
+//! "reject"`) a string that is not UTF-8 fails the call with a status and nothing is claimed.
+//! The walk also adds up the bytes the record copies and the values it holds, so a record that
+//! can never fit a ring slot is refused before its exact length is computed, and that length
+//! cannot overflow.
+//!
+//! Only after [`check_attributes`] (or [`check_value`]) returned `Ok` may the strict encoder
+//! ([`crate::strict`]) view the same memory as `&str` without checking it again.
+
+use core::ffi::c_char;
+
+use crate::status::Error;
+use crate::types::{otlp_arrow_attribute, otlp_arrow_bytes, otlp_arrow_str, otlp_arrow_value};
+
+/// Deepest nesting of arrays and key-value lists inside one attribute value or log body.
+pub const OTLP_ARROW_MAX_DEPTH: u32 = 16;
+pub(crate) const MAX_DEPTH: u32 = OTLP_ARROW_MAX_DEPTH;
+
+/// Most values (attributes, nested values) one record may hold.
+pub(crate) const MAX_NODES: usize = 1 << 16;
+
+/// The numbers of `otlp_arrow_value_type`, as the checks and encoders match on them.
+pub(crate) mod value_type {
+    pub(crate) const EMPTY: u32 = 0;
+    pub(crate) const STRING: u32 = 1;
+    pub(crate) const BOOL: u32 = 2;
+    pub(crate) const INT: u32 = 3;
+    pub(crate) const DOUBLE: u32 = 4;
+    pub(crate) const ARRAY: u32 = 5;
+    pub(crate) const KVLIST: u32 = 6;
+    pub(crate) const BYTES: u32 = 7;
+}
+
+/// A slice from a C pointer and element count. `len == 0` gives `&[]` whatever `ptr` is.
+///
+/// # Safety
+/// If `len > 0` and `ptr` is not NULL, `ptr` must point to `len` initialised `T`s that stay
+/// valid and unmodified for `'a`.
+#[inline(always)]
+pub(crate) unsafe fn slice<'a, T>(
+    ptr: *const T,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a [T], Error> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(Error::Invalid(what));
+    }
+    if len > isize::MAX as usize / size_of::<T>().max(1) || !ptr.is_aligned() {
+        return Err(Error::Invalid(what));
+    }
+    // SAFETY: non-NULL, aligned, `len * size_of::<T>() <= isize::MAX`; the caller guarantees
+    // the memory holds `len` valid `T`s for `'a`.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// A reference from a C pointer, `None` for NULL.
+///
+/// # Safety
+/// A non-NULL `ptr` must point to a valid `T` for `'a`.
+#[inline(always)]
+pub(crate) unsafe fn opt_ref<'a, T>(ptr: *const T) -> Result<Option<&'a T>, Error> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    if !ptr.is_aligned() {
+        return Err(Error::Invalid("misaligned pointer"));
+    }
+    // SAFETY: non-NULL and aligned; the caller guarantees it points to a valid `T`.
+    Ok(Some(unsafe { &*ptr }))
+}
+
+impl otlp_arrow_str {
+    /// The string's bytes.
+    ///
+    /// # Safety
+    /// As [`slice`]: a non-NULL `ptr` points to `len` bytes valid for `'a`.
+    #[inline(always)]
+    pub(crate) unsafe fn bytes<'a>(&self, what: &'static str) -> Result<&'a [u8], Error> {
+        // SAFETY: forwarded to the caller.
+        unsafe { slice(self.ptr.cast::<u8>(), self.len, what) }
+    }
+
+    /// A string built from a Rust `&str` (for tests and benches).
+    pub fn of(s: &str) -> otlp_arrow_str {
+        otlp_arrow_str {
+            ptr: s.as_ptr().cast::<c_char>(),
+            len: s.len(),
+        }
+    }
+}
+
+impl otlp_arrow_bytes {
+    /// The bytes.
+    ///
+    /// # Safety
+    /// As [`slice`].
+    #[inline(always)]
+    pub(crate) unsafe fn bytes<'a>(&self, what: &'static str) -> Result<&'a [u8], Error> {
+        // SAFETY: forwarded to the caller.
+        unsafe { slice(self.ptr, self.len, what) }
+    }
+}
+
+/// Whether strings must be valid UTF-8 (`reject`), or are repaired while encoding (`replace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Utf8 {
+    /// Invalid UTF-8 fails the call.
+    Reject,
+    /// Invalid sequences become U+FFFD.
+    Replace,
+}
+
+/// UTF-8 validity with a fast path for the common short all-ASCII string: OR-ing the bytes is
+/// a handful of instructions for a 10-byte key (the library's `is_ascii` is tuned for long
+/// strings and costs a call), and only a string with a high bit set pays for `from_utf8`.
+#[inline(always)]
+pub(crate) fn is_utf8(b: &[u8]) -> bool {
+    let mut acc = 0u64;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        // Exactly 8 bytes by construction; a failure would only send us to `from_utf8`.
+        acc |= u64::from_ne_bytes(w.try_into().unwrap_or([0xff; 8]));
+    }
+    for &c in words.remainder() {
+        acc |= u64::from(c);
+    }
+    acc & 0x8080_8080_8080_8080 == 0 || core::str::from_utf8(b).is_ok()
+}
+
+/// What a record's checks have added up so far.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    /// Values and attributes seen.
+    nodes: usize,
+    /// String and byte payloads seen (saturating).
+    bytes: usize,
+    /// The ring's largest record: more payload than this can never fit.
+    max_bytes: usize,
+    /// UTF-8 policy.
+    pub(crate) utf8: Utf8,
+}
+
+impl Budget {
+    /// A budget for one record of at most `max_bytes`.
+    #[inline(always)]
+    pub(crate) fn new(max_bytes: usize, utf8: Utf8) -> Budget {
+        Budget {
+            nodes: 0,
+            bytes: 0,
+            max_bytes,
+            utf8,
+        }
+    }
+
+    /// Counts a payload of `n` bytes.
+    #[inline(always)]
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<(), Error> {
+        self.bytes = self.bytes.saturating_add(n);
+        if self.bytes > self.max_bytes {
+            return Err(Error::TooLarge {
+                len: self.bytes,
+                max: self.max_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts `n` values.
+    #[inline(always)]
+    fn nodes(&mut self, n: usize) -> Result<(), Error> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            return Err(Error::Invalid("more than 65536 values in one record"));
+        }
+        Ok(())
+    }
+
+    /// Checks a string field: pointer, length, and UTF-8 unless repairing.
+    ///
+    /// # Safety
+    /// `s` must follow the [`otlp_arrow_str`] contract.
+    #[inline(always)]
+    pub(crate) unsafe fn str(
+        &mut self,
+        s: &otlp_arrow_str,
+        what: &'static str,
+    ) -> Result<(), Error> {
+        // SAFETY: forwarded to the caller.
+        let b = unsafe { s.bytes(what) }?;
+        self.bytes(b.len())?;
+        if self.utf8 == Utf8::Reject && !is_utf8(b) {
+            return Err(Error::InvalidUtf8(what));
+        }
+        Ok(())
+    }
+}
+
+/// Checks an attribute array and everything nested in it.
+///
+/// # Safety
+/// `ptr`/`len` and everything reachable from them must follow the contracts of
+/// [`crate::types`] (valid for reads during the call, not modified concurrently).
+pub(crate) unsafe fn check_attributes(
+    ptr: *const otlp_arrow_attribute,
+    len: usize,
+    depth: u32,
+    budget: &mut Budget,
+) -> Result<(), Error> {
+    // SAFETY: forwarded to the caller.
+    let attrs = unsafe { slice(ptr, len, "attributes pointer is NULL") }?;
+    budget.nodes(attrs.len())?;
+    for a in attrs {
+        // SAFETY: forwarded to the caller. Scalars and strings (nearly every attribute) are
+        // checked here, in line; only nested values take the recursive call.
+        unsafe {
+            budget.str(&a.key, "attribute key")?;
+            match a.value.type_ {
+                value_type::EMPTY | value_type::BOOL | value_type::INT | value_type::DOUBLE => {}
+                // SAFETY: the tag names the member.
+                value_type::STRING => budget.str(&a.value.data.string_value, "string value")?,
+                _ => check_value(&a.value, depth, budget)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks one value and everything nested in it.
+///
+/// # Safety
+/// As [`check_attributes`].
+#[inline(never)]
+pub(crate) unsafe fn check_value(
+    v: &otlp_arrow_value,
+    depth: u32,
+    budget: &mut Budget,
+) -> Result<(), Error> {
+    use value_type::*;
+    match v.type_ {
+        EMPTY | BOOL | INT | DOUBLE => Ok(()),
+        // SAFETY: (all arms) the tag names the union member read; the caller guarantees the
+        // member and what it points to are valid.
+        STRING => unsafe { budget.str(&v.data.string_value, "string value") },
+        BYTES => {
+            // SAFETY: see above.
+            let b = unsafe { v.data.bytes_value.bytes("bytes value pointer is NULL") }?;
+            budget.bytes(b.len())
+        }
+        ARRAY | KVLIST => {
+            if depth >= MAX_DEPTH {
+                return Err(Error::Invalid(
+                    "values nested deeper than OTLP_ARROW_MAX_DEPTH",
+                ));
+            }
+            if v.type_ == ARRAY {
+                // SAFETY: see above.
+                let a = unsafe { v.data.array_value };
+                // SAFETY: see above.
+                let values = unsafe { slice(a.values, a.len, "array pointer is NULL") }?;
+                budget.nodes(values.len())?;
+                for item in values {
+                    // SAFETY: forwarded to the caller.
+                    unsafe { check_value(item, depth + 1, budget) }?;
+                }
+                Ok(())
+            } else {
+                // SAFETY: see above.
+                let k = unsafe { v.data.kvlist_value };
+                // SAFETY: forwarded to the caller.
+                unsafe { check_attributes(k.attributes, k.len, depth + 1, budget) }
+            }
+        }
+        other => Err(Error::UnknownEnum {
+            what: "value type",
+            value: other.into(),
+        }),
+    }
+}
+
+/// Bytes of a string that a check has accepted, or `""`.
+///
+/// # Safety
+/// `s` must have passed [`Budget::str`] in this call (so its pointer and length are valid).
+#[inline(always)]
+pub(crate) unsafe fn checked_bytes<'a>(s: &otlp_arrow_str) -> &'a [u8] {
+    if s.len == 0 {
+        return &[];
+    }
+    // SAFETY: checked: non-NULL, and `len` bytes valid for the call.
+    unsafe { core::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len) }
+}
+
+/// A string that a check has accepted as UTF-8 (with `invalid_utf8 = "reject"`).
+///
+/// # Safety
+/// `s` must have passed [`Budget::str`] with [`Utf8::Reject`] in this call.
+#[inline(always)]
+pub(crate) unsafe fn checked_str<'a>(s: &otlp_arrow_str) -> &'a str {
+    // SAFETY: the check verified these bytes are UTF-8 (and the caller does not modify
+    // them during the call).
+    unsafe { core::str::from_utf8_unchecked(checked_bytes(s)) }
+}

@@ -1315,3 +1315,15 @@ fn sizes_and_durations_in_files() {
         assert!(err.to_string().contains("duration"), "{err}");
     }
 }
+
+#[test]
+fn the_python_library_path_variable_is_not_a_config_key() {
+    let mut c = otlp_arrow::config::Config::default();
+    c.apply_env([("OTLP_ARROW_LIB", "/opt/lib/libotlp_arrow.so")])
+        .unwrap();
+    assert_eq!(c, otlp_arrow::config::Config::default());
+    assert!(
+        c.apply_env([("OTLP_ARROW_LIBX", "1")]).is_err(),
+        "only the exact name is exempt"
+    );
+}

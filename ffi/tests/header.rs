@@ -1,6 +1,6 @@
 //! The committed `include/otlp_arrow.h` is exactly what the pinned cbindgen generates from
 //! this crate and `ffi/cbindgen.toml`. Without cbindgen 0.29.4 on `PATH` the test says so and
-//! passes, unless `OTLP_ARROW_REQUIRE_CBINDGEN` is set (the test command sets it after
+//! passes, unless `REQUIRE_CBINDGEN` is set (the test command sets it after
 //! installing cbindgen), so drift cannot slip through CI.
 #![allow(missing_docs)]
 
@@ -12,7 +12,7 @@ const PINNED: &str = "cbindgen 0.29.4";
 #[test]
 fn committed_header_matches_a_fresh_cbindgen_run() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let required = std::env::var_os("OTLP_ARROW_REQUIRE_CBINDGEN").is_some();
+    let required = std::env::var_os("REQUIRE_CBINDGEN").is_some();
     let version = Command::new("cbindgen").arg("--version").output();
     let version = match version {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),

@@ -31,6 +31,10 @@ use super::validate::{parse_url, redact_url};
 /// Prefix of every configuration environment variable.
 pub const ENV_PREFIX: &str = "OTLP_ARROW_";
 
+/// `OTLP_ARROW_` variables that belong to other parts of the project, not to the configuration:
+/// `OTLP_ARROW_LIB` tells the Python package where the shared library is.
+pub const NOT_CONFIG: &[&str] = &["OTLP_ARROW_LIB"];
+
 /// Pseudo-key that replaces `forward.endpoints` with one endpoint at the given URL, every other
 /// endpoint setting at its default (an empty value clears the list). Its environment variable
 /// is `OTLP_ARROW_FORWARD_ENDPOINT`, its flag `--forward-endpoint`.
@@ -189,7 +193,7 @@ impl Config {
         let mut pairs = Vec::new();
         for (name, value) in vars {
             let name = name.as_ref().to_string_lossy();
-            if !name.starts_with(ENV_PREFIX) {
+            if !name.starts_with(ENV_PREFIX) || NOT_CONFIG.contains(&name.as_ref()) {
                 continue;
             }
             let Some(info) = schema().iter().find(|k| k.env == name) else {

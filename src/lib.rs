@@ -12,6 +12,7 @@
 //! | storage | `arrow` | `std` |
 //! | transport | [`otlp`] (receivers) | `std` + tokio |
 //! | pipeline | `config` | `std` |
+//! | faces | `service` (the `otlp-arrow serve` service), `cli` (the `otlp-arrow` command line) | `std` + tokio |
 //!
 //! Outer layers need the `std` feature (on by default); the transport and pipeline layers
 //! arrive with later work. Build the core alone with `--no-default-features`.
@@ -23,12 +24,16 @@
 pub mod arrow;
 pub mod breaker;
 #[cfg(feature = "std")]
+pub mod cli;
+#[cfg(feature = "std")]
 pub mod config;
 #[cfg(feature = "std")]
 pub mod otlp;
 #[cfg(feature = "std")]
 pub mod pipeline;
 pub mod ring;
+#[cfg(feature = "std")]
+pub mod service;
 pub mod signal;
 pub mod wire;
 

@@ -5,6 +5,7 @@
 //! (a model disagreement or a broken invariant). Not a public API: enabled by the `fuzzing`
 //! feature and hidden from the docs.
 #![allow(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod breaker;
 pub mod ring;

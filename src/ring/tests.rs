@@ -1,4 +1,5 @@
 //! Unit tests of the ring's edges; the model-based and multi-threaded tests live in `tests/`.
+#![forbid(unsafe_code)]
 
 use super::*;
 

@@ -14,143 +14,18 @@ mod bin;
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
-use bin::{TempDir, get, http, otlp_arrow};
+use bin::{PATIENCE, Running, TempDir, get, http, otlp_arrow, serve_in, start};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
-
-/// Generous: a loaded CI machine may be slow, and nothing here waits for a fixed time.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-struct Running {
-    child: Child,
-    lines: Receiver<String>,
-    log: Vec<String>,
-    grpc: SocketAddr,
-    http: SocketAddr,
-    admin: SocketAddr,
-}
-
-fn addr_after(line: &str, key: &str) -> SocketAddr {
-    let token = line
-        .split_whitespace()
-        .find_map(|t| t.strip_prefix(key))
-        .unwrap_or_else(|| panic!("no {key} in {line}"));
-    token
-        .trim_end_matches(',')
-        .parse()
-        .unwrap_or_else(|e| panic!("{token}: {e}"))
-}
-
-/// Starts `otlp-arrow` with `args` in `cwd`; returns once the startup line was logged.
-fn start(cwd: &Path, args: &[&str]) -> Running {
-    let mut child = otlp_arrow()
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut log = Vec::new();
-    loop {
-        let line = match lines.recv_timeout(PATIENCE) {
-            Ok(line) => line,
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("no startup line ({e:?}); log so far: {log:#?}");
-            }
-        };
-        log.push(line.clone());
-        if line.contains(" listening ") {
-            let (grpc, http, admin) = (
-                addr_after(&line, "grpc="),
-                addr_after(&line, "http="),
-                addr_after(&line, "admin="),
-            );
-            return Running {
-                child,
-                lines,
-                log,
-                grpc,
-                http,
-                admin,
-            };
-        }
-    }
-}
-
-fn serve_in(dir: &Path, extra: &[&str]) -> Running {
-    let mut args = vec![
-        "serve",
-        "--output-dir",
-        "data",
-        "--grpc-addr",
-        "127.0.0.1:0",
-        "--http-addr",
-        "127.0.0.1:0",
-        "--admin-addr",
-        "127.0.0.1:0",
-    ];
-    args.extend_from_slice(extra);
-    start(dir, &args)
-}
-
-impl Running {
-    /// Sends `signal` (`TERM`, `INT`) with `kill`, waits for the exit; the exit status and the
-    /// whole log.
-    fn stop(mut self, signal: &str) -> (ExitStatus, Vec<String>) {
-        let pid = self.child.id().to_string();
-        let killed = std::process::Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(&pid)
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        // stderr closes when the process exits.
-        loop {
-            match self.lines.recv_timeout(PATIENCE) {
-                Ok(line) => self.log.push(line),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("no exit after SIG{signal}; log: {:#?}", self.log);
-                }
-            }
-        }
-        (self.child.wait().unwrap(), std::mem::take(&mut self.log))
-    }
-}
-
-impl Drop for Running {
-    /// A test that fails half-way must not leave a service running.
-    fn drop(&mut self) {
-        // After `wait`, `kill` sends nothing (the status is known): no risk of a reused pid.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The value of one sample line of a Prometheus page.
 fn sample(page: &str, series: &str) -> u64 {

@@ -100,6 +100,15 @@ impl<'de> Visitor<'de> for SecretVisitor {
         Err(E::custom(NOT_A_STRING))
     }
 
+    // serde's defaults for these two quote the value.
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<Secret, E> {
+        Err(E::custom(NOT_A_STRING))
+    }
+
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<Secret, E> {
+        Err(E::custom(NOT_A_STRING))
+    }
+
     fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Secret, E> {
         Err(E::custom(NOT_A_STRING))
     }
@@ -149,5 +158,49 @@ mod tests {
         }
         let ok: Holder = toml::from_str("key = \"abc\"").unwrap();
         assert_eq!(ok.key.expose(), "abc");
+    }
+
+    #[test]
+    fn json_numbers_null_and_bytes_are_refused_without_the_value() {
+        use serde::de::IntoDeserializer;
+        use serde::de::value::{BytesDeserializer, Error as ValueError};
+
+        // serde_json hands a large positive integer to `visit_u64`.
+        let err = serde_json::from_str::<Secret>("18446744073709551615").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("expected a string"), "{msg}");
+        assert!(!msg.contains("18446744073709551615"), "{msg}");
+        // `null` reaches serde's default `visit_unit`, whose message names what was expected.
+        let msg = serde_json::from_str::<Secret>("null")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("expected a string"), "{msg}");
+        let ok: Secret = serde_json::from_str("\"k\"").unwrap();
+        assert_eq!(ok.expose(), "k");
+
+        let err =
+            Secret::deserialize(BytesDeserializer::<ValueError>::new(b"hunter2")).unwrap_err();
+        assert_eq!(err.to_string(), NOT_A_STRING);
+        let err = Secret::deserialize(IntoDeserializer::<ValueError>::into_deserializer(
+            424_242_424_242_u64,
+        ))
+        .unwrap_err();
+        assert_eq!(err.to_string(), NOT_A_STRING);
+        // serde's default `visit_i128` / `visit_u128` would quote the value.
+        let err = Secret::deserialize(IntoDeserializer::<ValueError>::into_deserializer(
+            424_242_424_242_i128,
+        ))
+        .unwrap_err();
+        assert_eq!(err.to_string(), NOT_A_STRING);
+        let err = Secret::deserialize(IntoDeserializer::<ValueError>::into_deserializer(
+            424_242_424_242_u128,
+        ))
+        .unwrap_err();
+        assert_eq!(err.to_string(), NOT_A_STRING);
+        let s: Secret = Secret::deserialize(IntoDeserializer::<ValueError>::into_deserializer(
+            String::from("owned"),
+        ))
+        .unwrap();
+        assert_eq!(s.expose(), "owned");
     }
 }

@@ -3,11 +3,13 @@
 //! blocking one-shot HTTP client, and a reader for the stored files.
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
@@ -186,4 +188,126 @@ pub fn batches(dir: &Path) -> Vec<RecordBatch> {
 
 pub fn rows(batches: &[RecordBatch]) -> usize {
     batches.iter().map(RecordBatch::num_rows).sum()
+}
+
+/// Generous: a loaded CI machine may be slow, and nothing here waits for a fixed time.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+pub struct Running {
+    pub child: Child,
+    pub lines: Receiver<String>,
+    pub log: Vec<String>,
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+    pub admin: SocketAddr,
+}
+
+pub fn addr_after(line: &str, key: &str) -> SocketAddr {
+    let token = line
+        .split_whitespace()
+        .find_map(|t| t.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key} in {line}"));
+    token
+        .trim_end_matches(',')
+        .parse()
+        .unwrap_or_else(|e| panic!("{token}: {e}"))
+}
+
+/// Starts `otlp-arrow` with `args` in `cwd`; returns once the startup line was logged.
+pub fn start(cwd: &Path, args: &[&str]) -> Running {
+    let mut child = otlp_arrow()
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    loop {
+        let line = match lines.recv_timeout(PATIENCE) {
+            Ok(line) => line,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no startup line ({e:?}); log so far: {log:#?}");
+            }
+        };
+        log.push(line.clone());
+        if line.contains(" listening ") {
+            let (grpc, http, admin) = (
+                addr_after(&line, "grpc="),
+                addr_after(&line, "http="),
+                addr_after(&line, "admin="),
+            );
+            return Running {
+                child,
+                lines,
+                log,
+                grpc,
+                http,
+                admin,
+            };
+        }
+    }
+}
+
+pub fn serve_in(dir: &Path, extra: &[&str]) -> Running {
+    let mut args = vec![
+        "serve",
+        "--output-dir",
+        "data",
+        "--grpc-addr",
+        "127.0.0.1:0",
+        "--http-addr",
+        "127.0.0.1:0",
+        "--admin-addr",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    start(dir, &args)
+}
+
+impl Running {
+    /// Sends `signal` (`TERM`, `INT`) with `kill`, waits for the exit; the exit status and the
+    /// whole log.
+    pub fn stop(mut self, signal: &str) -> (ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        let killed = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(&pid)
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        // stderr closes when the process exits.
+        loop {
+            match self.lines.recv_timeout(PATIENCE) {
+                Ok(line) => self.log.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no exit after SIG{signal}; log: {:#?}", self.log);
+                }
+            }
+        }
+        (self.child.wait().unwrap(), std::mem::take(&mut self.log))
+    }
+}
+
+impl Drop for Running {
+    /// A test that fails half-way must not leave a service running.
+    fn drop(&mut self) {
+        // After `wait`, `kill` sends nothing (the status is known): no risk of a reused pid.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -194,4 +194,65 @@ mod tests {
         assert_eq!(bad.io_kind(), None);
         assert!(bad.to_string().contains("schema"));
     }
+
+    #[test]
+    fn every_op_reads_as_what_was_being_done() {
+        let p = Path::new("/d/x");
+        for (op, text) in [
+            (StorageOp::CreateDir, "creating directory /d/x: "),
+            (StorageOp::ListDir, "listing directory /d/x: "),
+            (StorageOp::CreateFile, "creating file /d/x: "),
+            (StorageOp::WriteBatch, "writing a record batch to /d/x: "),
+            (
+                StorageOp::FinishFile,
+                "writing the end-of-stream marker to /d/x: ",
+            ),
+            (StorageOp::SyncFile, "syncing file /d/x: "),
+            (StorageOp::SyncDir, "syncing directory /d/x: "),
+            (StorageOp::Rename, "renaming /d/x: "),
+            (StorageOp::Remove, "deleting /d/x: "),
+            (StorageOp::Recover, "recovering /d/x: "),
+        ] {
+            let e = StorageError::io(op, p, io::Error::from_raw_os_error(2));
+            let s = e.to_string();
+            assert!(s.starts_with(text), "{op:?}: {s}");
+            assert_eq!(e.op(), op);
+            assert_eq!(e.path(), p);
+            assert_eq!(e.raw_os_error(), Some(2));
+        }
+    }
+
+    #[test]
+    fn arrow_rejections_are_final_and_keep_their_cause() {
+        let e = StorageError::arrow(
+            StorageOp::WriteBatch,
+            Path::new("/d/t.arrow.partial"),
+            ArrowError::InvalidArgumentError("bad buffer".into()),
+        );
+        assert!(!e.is_retryable());
+        assert_eq!(e.io_kind(), None);
+        assert_eq!(e.raw_os_error(), None);
+        assert_eq!(
+            e.to_string(),
+            "writing a record batch to /d/t.arrow.partial: Invalid argument error: bad buffer"
+        );
+        let source = e.source().expect("the arrow error is the source");
+        assert!(source.is::<ArrowError>(), "{source:?}");
+
+        let io = StorageError::io(
+            StorageOp::Rename,
+            Path::new("/d"),
+            io::Error::from_raw_os_error(13),
+        );
+        assert!(io.source().expect("the io error").is::<io::Error>());
+
+        let bad = StorageError::schema_mismatch(Path::new("/d/logs"));
+        assert_eq!(bad.op(), StorageOp::WriteBatch);
+        assert_eq!(bad.raw_os_error(), None);
+        assert!(bad.source().is_none());
+        assert_eq!(
+            bad.to_string(),
+            "writing a record batch to /d/logs: the batch does not have this signal's schema"
+        );
+    }
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use arrow_array::builder::{BooleanBuilder, Float64Builder, Int32Builder, Int64Builder};
 use arrow_array::types::{Float64Type, UInt64Type};
 use arrow_array::{
-    ArrayRef, BinaryArray, FixedSizeBinaryArray, Float64Array, Int32Array, Int64Array, ListArray,
-    MapArray, RecordBatch, StringArray, StructArray, TimestampNanosecondArray, UInt8Array,
-    UInt32Array, UInt64Array, new_empty_array, new_null_array,
+    Array, ArrayRef, BinaryArray, FixedSizeBinaryArray, Float64Array, Int32Array, Int64Array,
+    ListArray, MapArray, RecordBatch, StringArray, StructArray, TimestampNanosecondArray,
+    UInt8Array, UInt32Array, UInt64Array, new_empty_array, new_null_array,
 };
 use arrow_buffer::{NullBuffer, OffsetBuffer};
 use arrow_schema::{DataType, Field, FieldRef, SchemaRef};
@@ -1139,4 +1139,202 @@ fn batches_read_back_from_ipc_and_slices_encode_the_same() {
         traces_request(&b.slice(start, len), &mut sliced).unwrap();
         assert_eq!(sliced, range, "{start}+{len}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors in nested columns, error texts, accessors
+
+/// A one-row traces batch whose `attributes` column is a map with these entries fields.
+fn traces_with_attribute_entries(key: ArrayRef, value: StructArray) -> RecordBatch {
+    let b = b_traces().slice(0, 1);
+    let entries = StructArray::try_new(
+        vec![
+            Arc::new(Field::new("key", key.data_type().clone(), false)),
+            Arc::new(Field::new("value", value.data_type().clone(), true)),
+        ]
+        .into(),
+        vec![key, Arc::new(value)],
+        None,
+    )
+    .unwrap();
+    let entries_field = Arc::new(Field::new("entries", entries.data_type().clone(), false));
+    let map = MapArray::try_new(
+        entries_field,
+        OffsetBuffer::new(vec![0i32, 1].into()),
+        entries,
+        None,
+        false,
+    )
+    .unwrap();
+    let i = b.schema().index_of("attributes").unwrap();
+    let mut cols = b.columns().to_vec();
+    let mut fields: Vec<FieldRef> = b.schema().fields().iter().cloned().collect();
+    fields[i] = Arc::new(Field::new("attributes", map.data_type().clone(), false));
+    cols[i] = Arc::new(map);
+    RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), cols).unwrap()
+}
+
+#[test]
+fn errors_in_attribute_members_name_the_full_column_path() {
+    let mut out = Vec::new();
+    // The value struct lacks `bool_value`.
+    let value = StructArray::try_new(
+        vec![
+            Arc::new(Field::new("type", DataType::UInt8, false)),
+            Arc::new(Field::new("string_value", DataType::Utf8, true)),
+        ]
+        .into(),
+        vec![
+            Arc::new(UInt8Array::from(vec![1])),
+            Arc::new(StringArray::from(vec![Some("v")])),
+        ],
+        None,
+    )
+    .unwrap();
+    let b = traces_with_attribute_entries(strs(&["k"]), value.clone());
+    assert_eq!(
+        traces_request(&b, &mut out),
+        Err(ReverseError::MissingColumn {
+            column: "attributes.entries.value.bool_value".into()
+        })
+    );
+    // Keys of another type.
+    let b = traces_with_attribute_entries(Arc::new(Int32Array::from(vec![7])), value);
+    assert_eq!(
+        traces_request(&b, &mut out),
+        Err(ReverseError::ColumnType {
+            column: "attributes.entries.key".into(),
+            expected: "Utf8"
+        })
+    );
+    assert!(out.is_empty());
+}
+
+#[test]
+fn under_prefixes_column_paths_only() {
+    let missing = |c: &str| ReverseError::MissingColumn { column: c.into() };
+    assert_eq!(missing("").under("a.b"), missing("a.b"));
+    assert_eq!(missing("c").under("a.b"), missing("a.b.c"));
+    assert_eq!(
+        ReverseError::ColumnType {
+            column: "key".into(),
+            expected: "Utf8"
+        }
+        .under("attributes.entries"),
+        ReverseError::ColumnType {
+            column: "attributes.entries.key".into(),
+            expected: "Utf8"
+        }
+    );
+    assert_eq!(
+        ReverseError::InvalidValue {
+            column: String::new(),
+            row: 3,
+            reason: "r"
+        }
+        .under("body"),
+        ReverseError::InvalidValue {
+            column: "body".into(),
+            row: 3,
+            reason: "r"
+        }
+    );
+    let range = ReverseError::RowRange {
+        rows: 1..4,
+        batch_rows: 2,
+    };
+    assert_eq!(range.clone().under("x"), range);
+    let enc = ReverseError::from(EncodeError::LengthMismatch);
+    assert_eq!(enc, ReverseError::Encode(EncodeError::LengthMismatch));
+    assert_eq!(enc.clone().under("x"), enc);
+}
+
+#[test]
+fn error_texts_say_which_column_and_why() {
+    let cases = [
+        (
+            ReverseError::ColumnType {
+                column: "name".into(),
+                expected: "Utf8",
+            },
+            "column `name` is not of type Utf8",
+        ),
+        (
+            ReverseError::InvalidValue {
+                column: "attributes.entries.value".into(),
+                row: 4,
+                reason: "unknown AnyValue type tag",
+            },
+            "column `attributes.entries.value`, index 4: unknown AnyValue type tag",
+        ),
+        (
+            ReverseError::RowRange {
+                rows: 1..9,
+                batch_rows: 2,
+            },
+            "rows 1..9 are not inside a batch of 2 rows",
+        ),
+        (
+            ReverseError::from(EncodeError::LengthMismatch),
+            "encoding failed: encoded body length differs from its computed length",
+        ),
+        (
+            EncodeError::BufferTooSmall.into(),
+            "encoding failed: output buffer too small for the encoded message",
+        ),
+    ];
+    for (e, text) in cases {
+        assert_eq!(e.to_string(), text);
+        let dynamic: &dyn std::error::Error = &e;
+        assert!(dynamic.source().is_none());
+    }
+}
+
+#[test]
+fn encoders_know_their_signal_and_rows_and_the_free_resource_records_matches() {
+    for (signal, s) in [
+        (Signal::Traces, schema::traces()),
+        (Signal::Metrics, schema::metrics()),
+        (Signal::Logs, schema::logs()),
+    ] {
+        let b = match signal {
+            // Metric rows need a known type to encode.
+            Signal::Metrics => batch(s, 3, vec![("metric_type", strs(&["gauge"; 3]))]),
+            _ => batch(s, 3, vec![]),
+        };
+        let enc = BatchEncoder::new(signal, &b).unwrap();
+        assert_eq!(enc.signal(), signal);
+        assert_eq!(enc.num_rows(), 3);
+        let mut by_method = Vec::new();
+        let m = enc
+            .resource_records(1..3, |r| by_method.push((r.bytes.to_vec(), r.rows)))
+            .unwrap();
+        let mut by_fn = Vec::new();
+        let f =
+            resource_records(signal, &b, 1..3, |r| by_fn.push((r.bytes.to_vec(), r.rows))).unwrap();
+        assert_eq!(f, m);
+        assert_eq!(by_fn, by_method);
+        assert_eq!((f.rows, f.items, f.resources), (1..3, 2, 1), "{signal:?}");
+        assert!(!by_fn[0].0.is_empty());
+        // The whole-batch request holds the same body behind its field header.
+        let mut whole = Vec::new();
+        request(signal, &b, &mut whole).unwrap();
+        let mut all = Vec::new();
+        resource_records(signal, &b, 0..3, |r| all.extend_from_slice(r.bytes)).unwrap();
+        assert!(whole.ends_with(&all), "{signal:?}");
+        // Rows outside the batch are refused before `f` is called.
+        let e = resource_records(signal, &b, 2..4, |_| panic!("called")).unwrap_err();
+        assert_eq!(
+            e,
+            ReverseError::RowRange {
+                rows: 2..4,
+                batch_rows: 3
+            }
+        );
+    }
+    let logs = batch(schema::logs(), 1, vec![]);
+    assert!(matches!(
+        resource_records(Signal::Traces, &logs, 0..1, |_| ()),
+        Err(ReverseError::MissingColumn { .. })
+    ));
 }

@@ -296,3 +296,266 @@ fn writer_is_send() {
     assert_send::<SignalWriter>();
     assert_eq!(schema_for(Signal::Logs), schema::logs());
 }
+
+const ENOENT: i32 = 2;
+
+#[test]
+fn accessors_and_debug_show_the_state_without_the_data() {
+    let tmp = TempDir::new("debug");
+    let o = opts(SyncPolicy::Never);
+    let (mut w, _, stats) = open(tmp.path(), o.clone());
+    assert_eq!(w.dir(), dir_of(tmp.path()));
+    assert_eq!(w.signal(), Signal::Traces);
+    assert_eq!(w.schema(), &schema::traces());
+    assert_eq!(w.options(), &o);
+    assert!(Arc::ptr_eq(w.stats(), &stats));
+    let idle = format!("{w:?}");
+    assert!(idle.starts_with("SignalWriter {"), "{idle}");
+    assert!(idle.contains("current: None"), "{idle}");
+    assert!(idle.contains("needs_recovery: false"), "{idle}");
+    w.write(&trace_batch(3, 1, 0), t(0)).unwrap();
+    let busy = format!("{w:?}");
+    let partial = format!("{:?}", w.in_progress().unwrap());
+    assert!(busy.contains("current: Some(OpenFile {"), "{busy}");
+    assert!(busy.contains(&format!("partial: {partial}")), "{busy}");
+    assert!(busy.contains("batches: 1, rows: 3"), "{busy}");
+    w.close(t(1)).unwrap();
+}
+
+#[test]
+fn a_failed_age_rotation_in_write_is_returned_by_the_next_tick() {
+    let tmp = TempDir::new("age-write");
+    let (mut w, fs, _) = open(
+        tmp.path(),
+        WriterOptions {
+            max_file_age: Duration::from_secs(10),
+            ..opts(SyncPolicy::Never)
+        },
+    );
+    w.write(&trace_batch(2, 1, 0), t(0)).unwrap();
+    // The rotation's rename and its salvage's rename fail; the batch goes to a new file.
+    fs.fail(Op::Rename, EACCES, 0, 2);
+    w.write(&trace_batch(2, 1, 2), t(20)).unwrap();
+    assert!(w.in_progress().is_some());
+    let e = w.tick(t(21)).unwrap_err();
+    assert_eq!(e.op(), StorageOp::Rename);
+    w.close(t(22)).unwrap();
+    assert_eq!(stored_ids(&dir_of(tmp.path())), [0, 1, 2, 3]);
+}
+
+#[test]
+fn a_failed_age_rotation_in_tick_is_its_error() {
+    let tmp = TempDir::new("age-tick");
+    let (mut w, fs, stats) = open(
+        tmp.path(),
+        WriterOptions {
+            max_file_age: Duration::from_secs(10),
+            ..opts(SyncPolicy::Never)
+        },
+    );
+    w.write(&trace_batch(2, 1, 0), t(0)).unwrap();
+    fs.fail(Op::Rename, EACCES, 0, 2);
+    let e = w.tick(t(20)).unwrap_err();
+    assert_eq!(e.op(), StorageOp::Rename);
+    assert!(w.in_progress().is_none());
+    // The same tick repaired the file once the renames worked again.
+    assert_eq!(stored_ids(&dir_of(tmp.path())), [0, 1]);
+    assert_eq!(stats.snapshot().recovered_files, 1);
+    w.tick(t(21)).unwrap();
+}
+
+#[test]
+fn a_repair_that_fails_again_is_returned_by_tick_and_retried() {
+    let tmp = TempDir::new("repair-again");
+    let (mut w, fs, stats) = open(tmp.path(), opts(SyncPolicy::Never));
+    w.write(&trace_batch(2, 1, 0), t(0)).unwrap();
+    // Finalize, its salvage, and the first repair all fail to rename.
+    fs.fail(Op::Rename, EACCES, 0, 3);
+    assert_eq!(w.finalize(t(1)).unwrap_err().op(), StorageOp::Rename);
+    let e = w.tick(t(2)).unwrap_err();
+    assert_eq!(e.io_kind(), Some(io::ErrorKind::PermissionDenied));
+    assert!(names(&dir_of(tmp.path()))[0].ends_with(".arrow.partial"));
+    w.tick(t(3)).unwrap();
+    assert_eq!(stored_ids(&dir_of(tmp.path())), [0, 1]);
+    assert_eq!(stats.snapshot().recovered_files, 1);
+}
+
+#[test]
+fn close_returns_a_failed_repair_and_the_next_open_finishes_it() {
+    let tmp = TempDir::new("close-repair");
+    let (mut w, fs, _) = open(tmp.path(), opts(SyncPolicy::Never));
+    w.write(&trace_batch(2, 1, 0), t(0)).unwrap();
+    fs.fail(Op::Rename, EACCES, 0, 3);
+    assert!(w.finalize(t(1)).is_err());
+    let e = w.close(t(2)).unwrap_err();
+    assert_eq!(e.io_kind(), Some(io::ErrorKind::PermissionDenied));
+    assert!(names(&dir_of(tmp.path()))[0].ends_with(".arrow.partial"));
+    let stats = Arc::new(StorageStats::new());
+    let w = SignalWriter::open(
+        tmp.path(),
+        Signal::Traces,
+        opts(SyncPolicy::Never),
+        stats.clone(),
+    )
+    .unwrap();
+    assert_eq!(stats.snapshot().recovered_files, 1);
+    w.close(t(3)).unwrap();
+    assert_eq!(stored_ids(&dir_of(tmp.path())), [0, 1]);
+}
+
+#[test]
+fn close_returns_an_error_deferred_by_write_after_repairing() {
+    let tmp = TempDir::new("close-deferred");
+    let (mut w, fs, stats) = open(
+        tmp.path(),
+        WriterOptions {
+            max_file_bytes: 1,
+            ..opts(SyncPolicy::Never)
+        },
+    );
+    fs.fail(Op::Rename, EACCES, 0, 2);
+    w.write(&trace_batch(3, 1, 0), t(0)).unwrap();
+    let e = w.close(t(1)).unwrap_err();
+    assert_eq!(e.op(), StorageOp::Rename);
+    // Reported, but nothing lost: close repaired the file.
+    assert_eq!(stored_ids(&dir_of(tmp.path())), [0, 1, 2]);
+    assert_eq!(stats.snapshot().recovered_files, 1);
+}
+
+#[test]
+fn a_torn_schema_that_cannot_be_deleted_is_cleaned_up_by_tick() {
+    let tmp = TempDir::new("torn-schema");
+    let (mut w, fs, _) = open(tmp.path(), opts(SyncPolicy::Never));
+    fs.write_budget(Some(100)); // the schema message is larger
+    fs.fail(Op::Remove, EACCES, 0, 1);
+    let e = w.write(&trace_batch(2, 1, 0), t(0)).unwrap_err();
+    assert_eq!(e.op(), StorageOp::CreateFile);
+    assert_eq!(names(&dir_of(tmp.path())).len(), 1, "left for repair");
+    fs.write_budget(None);
+    w.tick(t(1)).unwrap();
+    assert!(names(&dir_of(tmp.path())).is_empty());
+}
+
+#[test]
+fn every_batch_sync_of_a_new_file_failing_leaves_no_file() {
+    let tmp = TempDir::new("sync-new");
+    let (mut w, fs, stats) = open(tmp.path(), opts(SyncPolicy::EveryBatch));
+    fs.fail(Op::SyncDir, EIO, 0, 1);
+    let e = w.write(&trace_batch(2, 1, 0), t(0)).unwrap_err();
+    assert_eq!(e.op(), StorageOp::SyncDir);
+    assert_eq!(e.path(), dir_of(tmp.path()));
+    assert!(w.in_progress().is_none());
+    assert!(names(&dir_of(tmp.path())).is_empty());
+    // Again, and this time the empty file cannot be deleted: tick does it.
+    fs.fail(Op::SyncDir, EIO, 0, 1);
+    fs.fail(Op::Remove, EACCES, 0, 1);
+    assert_eq!(
+        w.write(&trace_batch(2, 1, 0), t(1)).unwrap_err().op(),
+        StorageOp::SyncDir
+    );
+    assert_eq!(names(&dir_of(tmp.path())).len(), 1);
+    w.tick(t(2)).unwrap();
+    assert!(names(&dir_of(tmp.path())).is_empty());
+    w.write(&trace_batch(2, 1, 0), t(3)).unwrap();
+    w.close(t(4)).unwrap();
+    assert_eq!(stored_ids(&dir_of(tmp.path())), [0, 1]);
+    assert_eq!(stats.snapshot().write_errors, 2);
+}
+
+#[test]
+fn a_failed_end_marker_is_salvaged() {
+    let tmp = TempDir::new("finish");
+    let (mut w, fs, stats) = open(tmp.path(), opts(SyncPolicy::Never));
+    w.write(&trace_batch(4, 1, 0), t(0)).unwrap();
+    fs.fail(Op::Write, ENOSPC, 0, 1);
+    let e = w.finalize(t(1)).unwrap_err();
+    assert_eq!(e.op(), StorageOp::FinishFile);
+    assert_eq!(e.io_kind(), Some(io::ErrorKind::StorageFull));
+    assert_eq!(stored_ids(&dir_of(tmp.path())), [0, 1, 2, 3]);
+    let s = stats.snapshot();
+    assert_eq!((s.write_errors, s.salvaged_files), (1, 1));
+}
+
+#[test]
+fn a_failed_file_sync_at_finalize_is_salvaged() {
+    let tmp = TempDir::new("sync-final");
+    let (mut w, fs, stats) = open(tmp.path(), opts(SyncPolicy::OnFinalize));
+    w.write(&trace_batch(4, 1, 0), t(0)).unwrap();
+    fs.fail(Op::SyncFile, EIO, 0, 1);
+    let e = w.finalize(t(1)).unwrap_err();
+    assert_eq!(e.op(), StorageOp::SyncFile);
+    assert_eq!(e.raw_os_error(), Some(EIO));
+    assert_eq!(stored_ids(&dir_of(tmp.path())), [0, 1, 2, 3]);
+    let s = stats.snapshot();
+    assert_eq!((s.write_errors, s.salvaged_files), (1, 1));
+}
+
+#[test]
+fn a_failed_directory_sync_after_the_rename_keeps_the_finalized_file() {
+    let tmp = TempDir::new("syncdir-final");
+    let (mut w, fs, stats) = open(tmp.path(), opts(SyncPolicy::OnFinalize));
+    w.write(&trace_batch(4, 1, 0), t(0)).unwrap();
+    fs.fail(Op::SyncDir, EIO, 0, 1);
+    let e = w.finalize(t(1)).unwrap_err();
+    assert_eq!(e.op(), StorageOp::SyncDir);
+    assert_eq!(e.path(), dir_of(tmp.path()));
+    assert_eq!(stored_ids(&dir_of(tmp.path())), [0, 1, 2, 3]);
+    let s = stats.snapshot();
+    assert_eq!(
+        (s.write_errors, s.files_finalized, s.salvaged_files),
+        (1, 1, 0)
+    );
+}
+
+#[test]
+fn a_salvage_whose_directory_sync_fails_still_counts_the_file_finalized() {
+    let tmp = TempDir::new("syncdir-salvage");
+    let (mut w, fs, stats) = open(tmp.path(), opts(SyncPolicy::OnFinalize));
+    w.write(&trace_batch(4, 1, 0), t(0)).unwrap();
+    // The second batch fails; the salvage renames, then its directory sync fails.
+    fs.fail(Op::Write, ENOSPC, 0, 1);
+    fs.fail(Op::SyncDir, EIO, 0, 1);
+    let e = w.write(&trace_batch(4, 1, 4), t(1)).unwrap_err();
+    assert_eq!(e.op(), StorageOp::WriteBatch);
+    assert_eq!(stored_ids(&dir_of(tmp.path())), [0, 1, 2, 3]);
+    let s = stats.snapshot();
+    assert_eq!(
+        (s.write_errors, s.files_finalized, s.salvaged_files),
+        (2, 1, 1)
+    );
+    w.tick(t(2)).unwrap();
+}
+
+#[test]
+fn a_file_whose_first_batch_failed_is_deleted() {
+    let tmp = TempDir::new("first-batch");
+    let (mut w, fs, stats) = open(tmp.path(), opts(SyncPolicy::Never));
+    // The schema's write succeeds, the batch's fails.
+    fs.fail(Op::Write, ENOSPC, 1, 1);
+    let e = w.write(&trace_batch(4, 1, 0), t(0)).unwrap_err();
+    assert_eq!(e.op(), StorageOp::WriteBatch);
+    assert!(names(&dir_of(tmp.path())).is_empty());
+    assert_eq!(stats.snapshot().salvaged_files, 0);
+    // Deleting it fails: tick deletes it.
+    fs.fail(Op::Write, ENOSPC, 1, 1);
+    fs.fail(Op::Remove, EACCES, 0, 1);
+    w.write(&trace_batch(4, 1, 0), t(1)).unwrap_err();
+    assert_eq!(names(&dir_of(tmp.path())).len(), 1);
+    w.tick(t(2)).unwrap();
+    assert!(names(&dir_of(tmp.path())).is_empty());
+    assert_eq!(stats.snapshot().write_errors, 2);
+}
+
+#[test]
+fn a_first_batch_file_already_gone_needs_no_repair() {
+    let tmp = TempDir::new("first-gone");
+    let (mut w, fs, _) = open(tmp.path(), opts(SyncPolicy::Never));
+    fs.fail(Op::Write, ENOSPC, 1, 1);
+    // `NotFound` from the delete: as if someone removed it first. Nothing is queued for
+    // repair, so the next tick opens no file.
+    fs.fail(Op::Remove, ENOENT, 0, 1);
+    w.write(&trace_batch(4, 1, 0), t(0)).unwrap_err();
+    w.tick(t(1)).unwrap();
+    assert_eq!(fs.calls(Op::OpenRw), 0);
+    assert!(!format!("{w:?}").contains("needs_recovery: true"));
+}

@@ -33,7 +33,7 @@ pub const ENV_PREFIX: &str = "OTLP_ARROW_";
 
 /// `OTLP_ARROW_` variables that belong to other parts of the project, not to the configuration:
 /// `OTLP_ARROW_LIB` tells the Python package where the shared library is.
-pub const NOT_CONFIG: &[&str] = &["OTLP_ARROW_LIB"];
+pub(super) const NOT_CONFIG: &[&str] = &["OTLP_ARROW_LIB"];
 
 /// Pseudo-key that replaces `forward.endpoints` with one endpoint at the given URL, every other
 /// endpoint setting at its default (an empty value clears the list). Its environment variable

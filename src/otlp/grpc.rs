@@ -57,7 +57,10 @@ pub async fn serve_grpc(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    // TCP_NODELAY: tonic applies its nodelay default only in `Server::serve`, not to an
+    // incoming stream we hand it; without it Nagle's algorithm delays every small response
+    // (measured: gRPC capped near 100k spans/s with a 45 ms p99).
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let mut server = tonic::transport::Server::builder();
     if let Some(tls) = ctx.tls() {
         server = server.tls_config(tls.tonic())?;

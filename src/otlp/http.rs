@@ -77,7 +77,12 @@ pub async fn serve_http(
         tokio::select! {
             accepted = listener.accept() => {
                 let stream = match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok((stream, _)) => {
+                        // Small responses must not wait for Nagle's algorithm; failing to set
+                        // the option only costs latency, so it is not an error.
+                        let _ = stream.set_nodelay(true);
+                        stream
+                    }
                     Err(_) => {
                         // Out of file descriptors and the like: do not spin on it.
                         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -151,4 +151,75 @@ mod tests {
             assert_eq!(*code as usize, i, "codes are never reused or skipped");
         }
     }
+
+    #[test]
+    fn every_error_has_its_code_and_a_message_naming_the_cause() {
+        let cases: Vec<(Error, otlp_arrow_status, &str)> = vec![
+            (
+                Error::Invalid("span is NULL"),
+                OTLP_ARROW_INVALID_ARGUMENT,
+                "span is NULL",
+            ),
+            (
+                Error::UnknownEnum {
+                    what: "span kind",
+                    value: 9,
+                },
+                OTLP_ARROW_INVALID_ARGUMENT,
+                "unknown span kind 9",
+            ),
+            (
+                Error::InvalidUtf8("name"),
+                OTLP_ARROW_INVALID_ARGUMENT,
+                "name is not UTF-8",
+            ),
+            (
+                Error::Full(Signal::Metrics),
+                OTLP_ARROW_FULL,
+                "the metrics ring is full",
+            ),
+            (
+                Error::TooLarge { len: 10, max: 5 },
+                OTLP_ARROW_TOO_LARGE,
+                "record of 10 bytes is larger than the ring's largest record (5 bytes)",
+            ),
+            (Error::Closed, OTLP_ARROW_CLOSED, "the handle is closed"),
+            (
+                Error::Io("disk full".into()),
+                OTLP_ARROW_IO,
+                "storage: disk full",
+            ),
+            (
+                Error::Config("bad key".into()),
+                OTLP_ARROW_CONFIG,
+                "configuration: bad key",
+            ),
+            (
+                Error::Panic("boom".into()),
+                OTLP_ARROW_PANIC,
+                "internal error (panic): boom",
+            ),
+            (Error::TimedOut, OTLP_ARROW_TIMED_OUT, "flush timed out"),
+            (
+                Error::Limit("resources"),
+                OTLP_ARROW_LIMIT,
+                "limit reached: resources",
+            ),
+        ];
+        for (error, code, message) in cases {
+            assert_eq!(error.status(), code, "{error:?}");
+            let shown = error.to_string();
+            assert!(
+                shown.contains(message),
+                "{shown:?} should contain {message:?}"
+            );
+            if let Some(fixed) = error.fixed_message() {
+                assert_eq!(fixed, shown, "the fixed message is the Display text");
+            }
+        }
+        for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
+            let e = Error::Full(signal);
+            assert_eq!(e.fixed_message(), Some(e.to_string().as_str()));
+        }
+    }
 }

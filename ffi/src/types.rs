@@ -534,3 +534,19 @@ pub struct otlp_arrow_log {
     /// `event_name`
     pub event_name: otlp_arrow_str,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_data_debug_shows_no_member_since_c_decides_which_is_set() {
+        let v = otlp_arrow_value {
+            type_: 3,
+            data: otlp_arrow_value_data { int_value: 7 },
+        };
+        let shown = format!("{v:?}");
+        assert!(shown.contains("type_: 3"), "{shown}");
+        assert!(shown.contains("otlp_arrow_value_data { .. }"), "{shown}");
+    }
+}

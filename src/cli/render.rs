@@ -643,4 +643,150 @@ mod tests {
         json(&Value::Float(f64::NAN), &mut j);
         assert_eq!(j, "\"NaN\"");
     }
+
+    #[test]
+    fn every_primitive_type_becomes_its_value() {
+        use arrow_array::*;
+        let cells: Vec<(ArrayRef, Value)> = vec![
+            (Arc::new(Int8Array::from(vec![-8i8])), Value::Int(-8)),
+            (Arc::new(Int16Array::from(vec![-16i16])), Value::Int(-16)),
+            (Arc::new(Int32Array::from(vec![-32])), Value::Int(-32)),
+            (Arc::new(UInt8Array::from(vec![8u8])), Value::UInt(8)),
+            (Arc::new(UInt16Array::from(vec![16u16])), Value::UInt(16)),
+            (Arc::new(UInt32Array::from(vec![32u32])), Value::UInt(32)),
+            (
+                Arc::new(UInt64Array::from(vec![u64::MAX])),
+                Value::UInt(u64::MAX),
+            ),
+            (
+                Arc::new(Float32Array::from(vec![0.5f32])),
+                Value::Float(0.5),
+            ),
+            (
+                Arc::new(LargeStringArray::from(vec!["large"])),
+                Value::Str("large".into()),
+            ),
+            (
+                Arc::new(LargeBinaryArray::from(vec![&[1u8, 2][..]])),
+                Value::Hex(vec![1, 2]),
+            ),
+            (
+                Arc::new(TimestampMicrosecondArray::from(vec![3])),
+                Value::Time(3_000),
+            ),
+            (
+                Arc::new(TimestampMillisecondArray::from(vec![3])),
+                Value::Time(3_000_000),
+            ),
+            (
+                Arc::new(TimestampSecondArray::from(vec![3])),
+                Value::Time(3_000_000_000),
+            ),
+            (
+                Arc::new(
+                    LargeListArray::from_iter_primitive::<types::Int64Type, _, _>(vec![Some(
+                        vec![Some(1), None],
+                    )]),
+                ),
+                Value::List(vec![Value::Int(1), Value::Null]),
+            ),
+            (
+                Arc::new(Date32Array::from(vec![1])),
+                Value::Str("<Date32>".into()),
+            ),
+        ];
+        for (array, want) in cells {
+            assert_eq!(value(array.as_ref(), 0), want, "{}", array.data_type());
+            assert_eq!(
+                value(array.as_ref(), 1),
+                Value::Null,
+                "past the end is null"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_structs_are_maps_and_empty_values_are_recognised() {
+        let s = StructArray::from(vec![
+            (
+                Arc::new(arrow_schema::Field::new("x", DataType::Int64, false)),
+                Arc::new(arrow_array::Int64Array::from(vec![4])) as ArrayRef,
+            ),
+            (
+                Arc::new(arrow_schema::Field::new("y", DataType::Boolean, false)),
+                Arc::new(arrow_array::BooleanArray::from(vec![false])) as ArrayRef,
+            ),
+        ]);
+        let v = value(&s, 0);
+        assert_eq!(
+            v,
+            Value::Map(vec![
+                ("x".into(), Value::Int(4)),
+                ("y".into(), Value::Bool(false))
+            ])
+        );
+        assert!(!v.is_empty());
+        for empty in [
+            Value::Null,
+            Value::Bool(false),
+            Value::Int(0),
+            Value::UInt(0),
+            Value::Time(0),
+            Value::Float(0.0),
+            Value::Str(String::new()),
+            Value::Hex(Vec::new()),
+            Value::Bytes(Vec::new()),
+            Value::List(Vec::new()),
+            Value::Map(Vec::new()),
+        ] {
+            assert!(empty.is_empty(), "{empty:?}");
+        }
+        for full in [
+            Value::Bool(true),
+            Value::Int(-1),
+            Value::Float(0.1),
+            Value::UInt(1),
+        ] {
+            assert!(!full.is_empty(), "{full:?}");
+        }
+    }
+
+    #[test]
+    fn proto_values_inside_arrays_and_lists_keep_their_types() {
+        let nested = AnyValue {
+            value: Some(any_value::Value::ArrayValue(ArrayValue {
+                values: vec![
+                    AnyValue {
+                        value: Some(any_value::Value::BoolValue(true)),
+                    },
+                    AnyValue {
+                        value: Some(any_value::Value::IntValue(-2)),
+                    },
+                    AnyValue {
+                        value: Some(any_value::Value::BytesValue(vec![9])),
+                    },
+                    AnyValue { value: None },
+                    AnyValue {
+                        value: Some(any_value::Value::KvlistValue(KeyValueList {
+                            values: vec![KeyValue {
+                                key: "k".into(),
+                                value: None,
+                                ..Default::default()
+                            }],
+                        })),
+                    },
+                ],
+            })),
+        };
+        assert_eq!(
+            proto_any(&nested),
+            Value::List(vec![
+                Value::Bool(true),
+                Value::Int(-2),
+                Value::Bytes(vec![9]),
+                Value::Null,
+                Value::Map(vec![("k".into(), Value::Null)]),
+            ])
+        );
+    }
 }

@@ -130,14 +130,31 @@ pub struct Received {
     pub compressed: bool,
 }
 
-#[derive(Default)]
 struct State {
+    /// Keep [`Received`] entries (off for benchmarks: only the count grows).
+    record: bool,
+    count: usize,
     script: VecDeque<Reply>,
     default: Option<Reply>,
     received: Vec<Received>,
     connections: usize,
     in_flight: usize,
     max_in_flight: usize,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            record: true,
+            count: 0,
+            script: VecDeque::new(),
+            default: None,
+            received: Vec::new(),
+            connections: 0,
+            in_flight: 0,
+            max_in_flight: 0,
+        }
+    }
 }
 
 struct Shared {
@@ -241,6 +258,12 @@ impl Upstream {
     /// The answer once the script is empty (initially [`Reply::Ok`]).
     pub fn set_default(&self, reply: Reply) {
         self.shared.lock().default = Some(reply);
+    }
+
+    /// Whether requests are kept for [`received`](Self::received) (default `true`); counting
+    /// goes on either way. Benchmarks turn it off so memory stays flat.
+    pub fn set_recording(&self, record: bool) {
+        self.shared.lock().record = record;
     }
 
     /// Every request received so far, in arrival order.
@@ -415,18 +438,20 @@ async fn handle(
     };
     let reply = {
         let mut state = shared.lock();
-        state.received.push(Received {
-            grpc,
-            path: parts.uri.path().to_owned(),
-            headers: parts.headers.clone(),
-            body,
-            wire,
-            compressed,
-        });
+        if state.record {
+            state.received.push(Received {
+                grpc,
+                path: parts.uri.path().to_owned(),
+                headers: parts.headers.clone(),
+                body,
+                wire,
+                compressed,
+            });
+        }
+        state.count += 1;
         state.in_flight += 1;
         state.max_in_flight = state.max_in_flight.max(state.in_flight);
-        let n = state.received.len();
-        shared.count.send_replace(n);
+        shared.count.send_replace(state.count);
         state
             .script
             .pop_front()

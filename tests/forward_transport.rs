@@ -681,6 +681,47 @@ async fn tls_with_a_custom_ca() {
 }
 
 #[tokio::test]
+async fn mutual_tls_with_a_client_certificate() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/forward_tls");
+    let client_ca = std::fs::read(format!("{dir}/client-ca.pem")).unwrap();
+    let up = Upstream::start_mtls(CERT, KEY, &client_ca).await;
+    for protocol in PROTOCOLS {
+        let mut e = endpoint(&up.url(), protocol);
+        e.tls.ca_path = Some(CA.into());
+        e.tls.client_cert_path = Some(format!("{dir}/client.pem").into());
+        e.tls.client_key_path = Some(format!("{dir}/client.key").into());
+        let ex = exporter(&e, &retry(), &no_breaker());
+        assert_eq!(
+            ex.export(traces("mtls").0).await,
+            accepted(),
+            "{protocol:?}"
+        );
+
+        // Without the certificate the handshake fails: retried, then deferred, never received.
+        let before = up.request_count();
+        let mut anonymous = e.clone();
+        anonymous.tls.client_cert_path = None;
+        anonymous.tls.client_key_path = None;
+        let mut r = retry();
+        r.max_elapsed = Duration::from_millis(100);
+        let ex = exporter(&anonymous, &r, &no_breaker());
+        assert!(matches!(
+            ex.export(traces("anon").0).await,
+            ExportOutcome::Deferred { .. }
+        ));
+        assert_eq!(up.request_count(), before);
+
+        // Half a key pair is refused at `new`.
+        let mut half = e.clone();
+        half.tls.client_key_path = None;
+        let err = Exporter::new(&half, &r, &no_breaker())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("client_key_path"), "{err}");
+    }
+}
+
+#[tokio::test]
 async fn in_flight_is_bounded_and_grpc_reuses_one_connection() {
     let up = Upstream::start().await;
     up.set_default(Reply::delay(Duration::from_millis(200), Reply::Ok));

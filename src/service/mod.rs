@@ -227,6 +227,9 @@ impl Service {
         let deadline = config.shutdown.deadline;
         let mut pipeline_config = config.clone();
         pipeline_config.shutdown.deadline = deadline.saturating_sub(server_grace(deadline));
+        // The service owns its process, so it may tune malloc for the drains' per-batch
+        // buffers (a library does not do that to its host: see the function's docs).
+        crate::arrow::drain::raise_malloc_thresholds();
         // Opening the writers runs crash recovery (file I/O): off the async threads.
         let pipeline = tokio::task::spawn_blocking(move || Pipeline::start(&pipeline_config))
             .await

@@ -195,7 +195,6 @@ pub fn spawn_with_tap(
     tap: Option<Box<dyn RecordTap>>,
 ) -> std::io::Result<DrainHandle> {
     let signal = writer.signal();
-    raise_malloc_thresholds();
     let shared = Arc::new(Shared::default());
     let stats = Arc::new(DrainStats::default());
     writer.set_first_row_floor(options.first_row_floor);
@@ -663,7 +662,11 @@ impl Drain<'_> {
 
 /// Lets glibc's malloc keep the memory of per-batch buffers instead of returning it to the
 /// kernel after every batch, by one allocation-and-free of a 31 MiB block that is never
-/// touched (a no-op elsewhere).
+/// touched (harmless with other allocators).
+///
+/// It changes malloc's behaviour for the whole process, so the library never calls it on its
+/// own: the `otlp-arrow` service does at start. An embedder (C ABI, Rust) who wants the same
+/// effect calls this, or sets `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864`.
 ///
 /// Why: every batch allocates buffers of several MiB (the decoder's finished columns, arrow's
 /// IPC body, and with lz4 a 4 MiB `FrameEncoder` per column buffer inside arrow-ipc) and frees
@@ -676,7 +679,7 @@ impl Drain<'_> {
 /// block of 31 MiB takes that adjustment to its end at once, for the whole process. Memory is
 /// then reused from the arenas; what they keep is bounded by the batches' peak use, which the
 /// drain already bounds.
-fn raise_malloc_thresholds() {
+pub fn raise_malloc_thresholds() {
     let block: Vec<u8> = Vec::with_capacity(31 << 20);
     // Opaque to the optimizer, or the unused allocation would be removed.
     drop(std::hint::black_box(block));

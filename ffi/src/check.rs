@@ -395,3 +395,28 @@ pub(crate) unsafe fn checked_str<'a>(s: &otlp_arrow_str) -> &'a str {
     // them during the call).
     unsafe { core::str::from_utf8_unchecked(checked_bytes(s)) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_utf8_agrees_with_from_utf8_at_every_length_and_position() {
+        for n in 0..40usize {
+            let ascii = vec![b'a'; n];
+            assert!(is_utf8(&ascii), "{n}");
+            for at in 0..n {
+                // A lone continuation byte anywhere is invalid; a two-byte sequence (when it
+                // fits) is valid.
+                let mut bad = ascii.clone();
+                bad[at] = 0x80;
+                assert!(!is_utf8(&bad), "{n} {at}");
+                if at + 1 < n {
+                    let mut good = ascii.clone();
+                    good[at..at + 2].copy_from_slice("é".as_bytes());
+                    assert!(is_utf8(&good), "{n} {at}");
+                }
+            }
+        }
+    }
+}

@@ -1057,6 +1057,153 @@ mod tests {
         }
     }
 
+    fn value(type_: u32, data: crate::types::otlp_arrow_value_data) -> otlp_arrow_value {
+        otlp_arrow_value { type_, data }
+    }
+
+    fn string(s: &str) -> otlp_arrow_value {
+        value(
+            1,
+            crate::types::otlp_arrow_value_data {
+                string_value: otlp_arrow_str::of(s),
+            },
+        )
+    }
+
+    /// The hot path's pieces (fused check and size, `SizedAttrs`, `SpanRecord`) write exactly
+    /// the bytes of the general path (`check_attributes`, `[StrictKv]`, `ResourceSpans`), for
+    /// every value type, empty keys, and strings long enough to leave the one-byte-length path.
+    #[test]
+    fn fast_span_path_writes_the_general_paths_bytes() {
+        use crate::types::otlp_arrow_value_data as D;
+        use crate::types::{otlp_arrow_array, otlp_arrow_bytes, otlp_arrow_kvlist};
+        let long = "x".repeat(300);
+        let blob = [7u8; 200];
+        let inner = [string("a"), value(3, D { int_value: -5 })];
+        let nested_kv = [otlp_arrow_attribute {
+            key: otlp_arrow_str::of("n"),
+            value: value(2, D { bool_value: 1 }),
+        }];
+        let values = [
+            string("GET"),
+            string(""),
+            string(&long[..127]),
+            string(&long),
+            value(0, D { int_value: 0 }),
+            value(2, D { bool_value: 1 }),
+            value(3, D { int_value: 200 }),
+            value(
+                3,
+                D {
+                    int_value: i64::MIN,
+                },
+            ),
+            value(4, D { double_value: 0.25 }),
+            value(
+                7,
+                D {
+                    bytes_value: otlp_arrow_bytes {
+                        ptr: blob.as_ptr(),
+                        len: blob.len(),
+                    },
+                },
+            ),
+            value(
+                5,
+                D {
+                    array_value: otlp_arrow_array {
+                        values: inner.as_ptr(),
+                        len: inner.len(),
+                    },
+                },
+            ),
+            value(
+                6,
+                D {
+                    kvlist_value: otlp_arrow_kvlist {
+                        attributes: nested_kv.as_ptr(),
+                        len: nested_kv.len(),
+                    },
+                },
+            ),
+        ];
+        let keys = ["http.method", "", &long[..120], &long];
+        let attrs: Vec<otlp_arrow_attribute> = keys
+            .iter()
+            .flat_map(|k| {
+                values.iter().map(move |v| otlp_arrow_attribute {
+                    key: otlp_arrow_str::of(k),
+                    value: *v,
+                })
+            })
+            .collect();
+        for n in [0, 1, 8, attrs.len()] {
+            let attrs = &attrs[..n];
+            let mut b1 = Budget::new(1 << 20, Utf8::Reject);
+            let mut b2 = Budget::new(1 << 20, Utf8::Reject);
+            // SAFETY: the arrays above are valid for the test.
+            let (len, general_attrs) = unsafe {
+                check_attributes(attrs.as_ptr(), n, 0, &mut b2).unwrap();
+                let len = check_sized_attributes(attrs.as_ptr(), n, &mut b1).unwrap();
+                (len, strict::attributes(attrs))
+            };
+            // SAFETY: checked just above.
+            let sized = unsafe { strict::sized_attributes(attrs, len) };
+            macro_rules! span_with {
+                ($attrs:expr) => {
+                    Span {
+                        name: "GET /x",
+                        kind: SpanKind::Server,
+                        trace_id: [1; 16],
+                        span_id: [2; 8],
+                        start_time_unix_nano: 3,
+                        end_time_unix_nano: 4,
+                        attributes: $attrs,
+                        events: &[],
+                        links: &[],
+                        trace_state: "",
+                        parent_span_id: Some([5; 8]),
+                        flags: 0x101,
+                        dropped_attributes_count: 1,
+                        dropped_events_count: 0,
+                        dropped_links_count: 2,
+                        status: Some(Status {
+                            code: StatusCode::Error,
+                            message: "bad",
+                        }),
+                    }
+                };
+            }
+            let fast_span = span_with!(&sized);
+            let general_span = span_with!(general_attrs);
+            let (res, scope) = (
+                PreEncoded::from_bytes(b"\x0a\x00"),
+                PreEncoded::from_bytes(b""),
+            );
+            let fast = SpanRecord {
+                resource: res,
+                resource_schema_url: "https://r",
+                scope,
+                scope_schema_url: "",
+                span: &fast_span,
+            };
+            let general = ResourceSpans {
+                resource: Part::Encoded(res),
+                resource_schema_url: "https://r",
+                scope: Part::Encoded(scope),
+                scope_schema_url: "",
+                spans: core::slice::from_ref(&general_span),
+            };
+            let plan = fast.lengths();
+            assert_eq!(plan.total(), general.encoded_len(), "{n} attributes");
+            let mut a = vec![0u8; plan.total()];
+            let mut b = vec![0u8; plan.total()];
+            fast.encode_exact(&plan, &mut a).unwrap();
+            general.encode_exact(&mut b).unwrap();
+            assert!(a == b, "{n} attributes");
+        }
+    }
+
     #[test]
     fn stack_vec_keeps_its_capacity() {
         let mut v = StackVec::<u32, 2>::new();

@@ -125,8 +125,18 @@ pub(crate) enum Utf8 {
 /// set pays for `from_utf8`.
 #[inline(always)]
 pub(crate) fn is_utf8(b: &[u8]) -> bool {
+    ascii_bits(b) & HIGH_BITS == 0 || core::str::from_utf8(b).is_ok()
+}
+
+/// The high bit of every byte of a word: set in [`ascii_bits`] iff a byte is not ASCII.
+pub(crate) const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The bytes of `b` OR-ed together into a word (bytes land in various lanes; only the
+/// [`HIGH_BITS`] mean anything): `ascii_bits(b) & HIGH_BITS == 0` iff `b` is ASCII.
+#[inline(always)]
+pub(crate) fn ascii_bits(b: &[u8]) -> u64 {
     let n = b.len();
-    let acc = if n > 16 {
+    if n > 16 {
         let mut acc = word(&b[n - 8..]);
         let mut words = b.chunks_exact(8);
         for w in &mut words {
@@ -142,8 +152,7 @@ pub(crate) fn is_utf8(b: &[u8]) -> bool {
         u64::from(b[0] | b[n / 2] | b[n - 1])
     } else {
         0
-    };
-    acc & 0x8080_8080_8080_8080 == 0 || core::str::from_utf8(b).is_ok()
+    }
 }
 
 /// Eight bytes as a word (`b` is exactly 8 long; anything else reads as non-ASCII, which
@@ -179,7 +188,8 @@ impl Budget {
         Budget {
             nodes: 0,
             bytes: 0,
-            max_bytes,
+            // Never above `isize::MAX`: `lean_str` relies on it.
+            max_bytes: max_bytes.min(isize::MAX as usize),
             utf8,
         }
     }
@@ -207,6 +217,31 @@ impl Budget {
         Ok(())
     }
 
+    /// A string field's bytes, counted: NULL with a non-zero length is refused, then the
+    /// length is counted (which bounds it by the record budget, far below `isize::MAX`, so
+    /// the slice is valid without the general [`slice`]'s checks). UTF-8 is the caller's.
+    ///
+    /// # Safety
+    /// `s` must follow the [`otlp_arrow_str`] contract.
+    #[inline(always)]
+    pub(crate) unsafe fn lean_str<'a>(
+        &mut self,
+        s: &otlp_arrow_str,
+        what: &'static str,
+    ) -> Result<&'a [u8], Error> {
+        let (ptr, len) = (s.ptr.cast::<u8>(), s.len);
+        if ptr.is_null() {
+            if len != 0 {
+                return Err(Error::Invalid(what));
+            }
+            return Ok(&[]);
+        }
+        self.bytes(len)?;
+        // SAFETY: non-NULL; `len <= max_bytes <= isize::MAX` (just counted); the caller
+        // guarantees `len` readable bytes for the call.
+        Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+    }
+
     /// Checks a string field: pointer, length, and UTF-8 unless repairing.
     ///
     /// # Safety
@@ -218,8 +253,7 @@ impl Budget {
         what: &'static str,
     ) -> Result<(), Error> {
         // SAFETY: forwarded to the caller.
-        let b = unsafe { s.bytes(what) }?;
-        self.bytes(b.len())?;
+        let b = unsafe { self.lean_str(s, what) }?;
         if self.utf8 == Utf8::Reject && !is_utf8(b) {
             return Err(Error::InvalidUtf8(what));
         }
@@ -283,25 +317,36 @@ pub(crate) unsafe fn check_sized_attributes(
     let mut total = 0usize;
     for a in attrs {
         // SAFETY: (whole block) forwarded to the caller; each union member is read only under
-        // the tag that names it, and each `&str` only after its bytes passed `is_utf8`.
+        // the tag that names it, and each `&str` is made only after its bytes passed the
+        // ASCII test or `from_utf8`.
         unsafe {
-            let key = a.key.bytes("attribute key")?;
-            budget.bytes(key.len())?;
-            if !is_utf8(key) {
+            let key = budget.lean_str(&a.key, "attribute key")?;
+            let key_bits = ascii_bits(key);
+            let d = &a.value.data;
+            let t = a.value.type_;
+            if t == value_type::STRING {
+                let v = budget.lean_str(&d.string_value, "string value")?;
+                // One test for both strings; the exact culprit only on the slow path.
+                if (key_bits | ascii_bits(v)) & HIGH_BITS != 0 {
+                    if core::str::from_utf8(key).is_err() {
+                        return Err(Error::InvalidUtf8("attribute key"));
+                    }
+                    if core::str::from_utf8(v).is_err() {
+                        return Err(Error::InvalidUtf8("string value"));
+                    }
+                }
+                let (key, v) = (
+                    core::str::from_utf8_unchecked(key),
+                    core::str::from_utf8_unchecked(v),
+                );
+                total += key_value_len(FIELD, key, &AnyValue::String(v));
+                continue;
+            }
+            if key_bits & HIGH_BITS != 0 && core::str::from_utf8(key).is_err() {
                 return Err(Error::InvalidUtf8("attribute key"));
             }
             let key = core::str::from_utf8_unchecked(key);
-            let d = &a.value.data;
-            total += match a.value.type_ {
-                value_type::STRING => {
-                    let v = d.string_value.bytes("string value")?;
-                    budget.bytes(v.len())?;
-                    if !is_utf8(v) {
-                        return Err(Error::InvalidUtf8("string value"));
-                    }
-                    let v = core::str::from_utf8_unchecked(v);
-                    key_value_len(FIELD, key, &AnyValue::String(v))
-                }
+            total += match t {
                 value_type::INT => key_value_len(FIELD, key, &AnyValue::Int(d.int_value)),
                 value_type::DOUBLE => key_value_len(FIELD, key, &AnyValue::Double(d.double_value)),
                 value_type::BOOL => key_value_len(FIELD, key, &AnyValue::Bool(d.bool_value != 0)),

@@ -242,7 +242,7 @@ mod tests {
             // A plan from another record is refused, not followed.
             let other = SpanRecord {
                 scope: PreEncoded::from_bytes(b"\x0a\x02st"),
-                resource: PreEncoded::from_bytes(b""),
+                resource: PreEncoded::from_bytes(b"\x08"),
                 ..record
             };
             assert_eq!(other.lengths().total(), n);

@@ -339,7 +339,15 @@ pub(crate) unsafe fn check_sized_attributes(
                     core::str::from_utf8_unchecked(key),
                     core::str::from_utf8_unchecked(v),
                 );
-                total += key_value_len(FIELD, key, &AnyValue::String(v));
+                let (kl, vl) = (key.len(), v.len());
+                // Key and value each with a one-byte length and the entry under 128 bytes
+                // (the common case): tag 1 + len 1 + key (2 + kl) + value field 2 +
+                // string member (2 + vl). Otherwise the encoder's own formula.
+                total += if kl != 0 && kl + vl < 122 {
+                    8 + kl + vl
+                } else {
+                    key_value_len(FIELD, key, &AnyValue::String(v))
+                };
                 continue;
             }
             if key_bits & HIGH_BITS != 0 && core::str::from_utf8(key).is_err() {

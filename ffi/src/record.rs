@@ -1088,6 +1088,9 @@ mod tests {
             string("GET"),
             string(""),
             string(&long[..127]),
+            // With the 11-byte key: entries of 127 and 128 bytes (the one-byte-length limit).
+            string(&long[..110]),
+            string(&long[..111]),
             string(&long),
             value(0, D { int_value: 0 }),
             value(2, D { bool_value: 1 }),

@@ -457,12 +457,13 @@ impl<T: Attribute> Attributes for [T] {
 
     #[inline]
     fn encode_attributes(&self, field: u32, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        w.local(|w| {
-            for kv in self {
-                w.key_value(field, kv.key(), kv.value())?;
-            }
-            Ok(())
-        })
+        // A plain loop, not `Writer::local`: the closure that took was compiled out of line,
+        // which kept the writer in memory after all; inlined here, the record's own local
+        // writer stays in registers.
+        for kv in self {
+            w.key_value(field, kv.key(), kv.value())?;
+        }
+        Ok(())
     }
 }
 

@@ -28,7 +28,7 @@ use otlp_arrow::wire::encode::{
     Exemplar, ExponentialHistogramDataPoint, HistogramDataPoint, KeyValue, Link, LogRecord, Metric,
     MetricData, NumberDataPoint, NumberValue, Part, PreEncoded, Quantile, REQUEST_FIELD_HEADER_MAX,
     Resource, ResourceLogs, ResourceMetrics, ResourceSpans, Scope, SeverityNumber, Span, SpanKind,
-    Status, StatusCode, SummaryDataPoint, Value, ValueView, Writer, key_value_len,
+    SpanRecord, Status, StatusCode, SummaryDataPoint, Value, ValueView, Writer, key_value_len,
     request_field_header,
 };
 use proptest::collection::vec;
@@ -1296,5 +1296,97 @@ proptest! {
                 .collect(),
         };
         prop_assert_eq!(request_bytes(&bytes), request.encode_to_vec());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hot paths: `SpanRecord` and the one-write `KeyValue` entries
+
+fn pre_encoded<M: Encode>(m: &M) -> PreEncoded<'static> {
+    let buf = Vec::leak(vec![0u8; m.encoded_len()]);
+    PreEncoded::encode(m, buf).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// `SpanRecord` (the C ABI's hot path) writes exactly the bytes of the general
+    /// `ResourceSpans` with the same pre-encoded resource and scope and one span, and refuses
+    /// slots of any other length.
+    #[test]
+    fn span_record_is_byte_identical_to_resource_spans(
+        r in resource(),
+        rurl in text(),
+        sc in scope(),
+        surl in text(),
+        span in span(),
+    ) {
+        let (resource, scope) = (pre_encoded(&r), pre_encoded(&sc));
+        let general = ResourceSpans {
+            resource: Part::Encoded(resource),
+            resource_schema_url: rurl,
+            scope: Part::Encoded(scope),
+            scope_schema_url: surl,
+            spans: core::slice::from_ref(&span),
+        };
+        let fast = SpanRecord {
+            resource,
+            resource_schema_url: rurl,
+            scope,
+            scope_schema_url: surl,
+            span: &span,
+        };
+        let plan = fast.lengths();
+        prop_assert_eq!(plan.total(), general.encoded_len());
+        let mut expected = vec![0u8; plan.total()];
+        prop_assert_eq!(general.encode_exact(&mut expected), Ok(()));
+        check_exact(&expected, |slot| fast.encode_exact(&plan, slot))?;
+        let mut via_writer = vec![0u8; plan.total()];
+        prop_assert_eq!(fast.encode(&mut via_writer), Ok(plan.total()));
+        prop_assert_eq!(&via_writer, &expected);
+        // And it is the record prost expects.
+        let decoded = pt::ResourceSpans::decode(&expected[..]).unwrap();
+        prop_assert_eq!(&decoded.scope_spans[0].spans[0], &p_span(&span));
+    }
+}
+
+/// Keys and values of every length around the one-byte-length limits (the single-write path
+/// for entries under 128 bytes, the general path above), for each scalar member: the bytes and
+/// `key_value_len` agree with prost.
+#[test]
+fn key_value_entries_at_every_length_boundary_match_prost() {
+    let lens = (0..140).chain([250, 300, 16_383, 16_384, 20_000]);
+    let lens: Vec<usize> = lens.collect();
+    let long = "k".repeat(20_000);
+    let blob = vec![0xa5u8; 20_000];
+    for &kl in &lens {
+        let key = &long[..kl];
+        let mut values = vec![
+            AnyValue::Empty,
+            AnyValue::Bool(true),
+            AnyValue::Int(-1),
+            AnyValue::Int(300),
+            AnyValue::Double(0.5),
+        ];
+        for &vl in &lens {
+            values.push(AnyValue::String(&long[..vl]));
+            values.push(AnyValue::Bytes(&blob[..vl]));
+        }
+        for value in values {
+            let kv = [KeyValue::new(key, value)];
+            let view = Resource {
+                attributes: &kv[..],
+                dropped_attributes_count: 0,
+            };
+            let expected = p_resource(&view).encode_to_vec();
+            let mut buf = vec![0u8; view.encoded_len()];
+            assert_eq!(
+                view.encode(&mut buf),
+                Ok(expected.len()),
+                "key {kl} {value:?}"
+            );
+            assert!(buf == expected, "key {kl}, value {value:?}");
+            assert_eq!(key_value_len(1, key, &value), expected.len());
+        }
     }
 }

@@ -187,3 +187,50 @@ fn wire_encodes_do_not_allocate() {
     assert_eq!(n, 0, "wire encode allocated");
     assert!(bytes > 100_000 * 100);
 }
+
+#[test]
+fn span_record_hot_path_does_not_allocate() {
+    use otlp_arrow::ring::Ring;
+    use otlp_arrow::wire::encode::{AnyValue, KeyValue, PreEncoded, Span, SpanKind, SpanRecord};
+    let long = "v".repeat(200);
+    let attrs = [
+        KeyValue::new("http.method", AnyValue::String("GET")),
+        KeyValue::new("http.status_code", AnyValue::Int(200)),
+        KeyValue::new("sampled", AnyValue::Bool(true)),
+        KeyValue::new("ratio", AnyValue::Double(0.25)),
+        KeyValue::new("long", AnyValue::String(&long)),
+        KeyValue::new("list", AnyValue::Array(&[AnyValue::Int(1)])),
+    ];
+    let ring = Ring::with_capacity(1 << 16).unwrap();
+    let producer = ring.producer();
+    let mut consumer = ring.consumer().unwrap();
+    let mut bytes = 0usize;
+    let n = allocations_in(|| {
+        for i in 0..100_000u64 {
+            let span: Span<'_> = Span {
+                trace_id: [1; 16],
+                span_id: (i + 1).to_le_bytes(),
+                name: "GET /cart",
+                kind: SpanKind::Server,
+                start_time_unix_nano: i,
+                end_time_unix_nano: i + 10,
+                attributes: &attrs,
+                ..Span::default()
+            };
+            let record = SpanRecord {
+                resource: PreEncoded::from_bytes(b"\x0a\x05\x0a\x03svc"),
+                resource_schema_url: "",
+                scope: PreEncoded::from_bytes(b"\x0a\x03lib"),
+                scope_schema_url: "",
+                span: &span,
+            };
+            let plan = record.lengths();
+            let mut claim = producer.try_claim(1, plan.total()).unwrap();
+            record.encode_exact(&plan, claim.payload_mut()).unwrap();
+            claim.commit();
+            consumer.read(4, |_, p| bytes += p.len());
+        }
+    });
+    assert_eq!(n, 0, "span record encode allocated");
+    assert!(bytes > 100_000 * 200);
+}

@@ -118,21 +118,54 @@ pub(crate) enum Utf8 {
     Replace,
 }
 
-/// UTF-8 validity with a fast path for the common short all-ASCII string: OR-ing the bytes is
-/// a handful of instructions for a 10-byte key (the library's `is_ascii` is tuned for long
-/// strings and costs a call), and only a string with a high bit set pays for `from_utf8`.
+/// UTF-8 validity with a fast path for the common short all-ASCII string: the bytes are
+/// OR-ed together with at most two overlapping loads for up to 16 bytes (a word loop beyond),
+/// a handful of instructions for a typical key or value (the library's `is_ascii` and
+/// `from_utf8` are tuned for long strings and cost a call). Only a string with a high bit
+/// set pays for `from_utf8`.
 #[inline(always)]
 pub(crate) fn is_utf8(b: &[u8]) -> bool {
-    let mut acc = 0u64;
-    let mut words = b.chunks_exact(8);
-    for w in &mut words {
-        // Exactly 8 bytes by construction; a failure would only send us to `from_utf8`.
-        acc |= u64::from_ne_bytes(w.try_into().unwrap_or([0xff; 8]));
+    ascii_bits(b) & HIGH_BITS == 0 || core::str::from_utf8(b).is_ok()
+}
+
+/// The high bit of every byte of a word: set in [`ascii_bits`] iff a byte is not ASCII.
+pub(crate) const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The bytes of `b` OR-ed together into a word (bytes land in various lanes; only the
+/// [`HIGH_BITS`] mean anything): `ascii_bits(b) & HIGH_BITS == 0` iff `b` is ASCII.
+#[inline(always)]
+pub(crate) fn ascii_bits(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n > 16 {
+        let mut acc = word(&b[n - 8..]);
+        let mut words = b.chunks_exact(8);
+        for w in &mut words {
+            acc |= word(w);
+        }
+        acc
+    } else if n >= 8 {
+        word(&b[..8]) | word(&b[n - 8..])
+    } else if n >= 4 {
+        u64::from(half(&b[..4]) | half(&b[n - 4..]))
+    } else if n > 0 {
+        // Indexes 0, n/2 and n-1 cover every byte of a 1..=3 byte string.
+        u64::from(b[0] | b[n / 2] | b[n - 1])
+    } else {
+        0
     }
-    for &c in words.remainder() {
-        acc |= u64::from(c);
-    }
-    acc & 0x8080_8080_8080_8080 == 0 || core::str::from_utf8(b).is_ok()
+}
+
+/// Eight bytes as a word (`b` is exactly 8 long; anything else reads as non-ASCII, which
+/// only sends the string to `from_utf8`).
+#[inline(always)]
+fn word(b: &[u8]) -> u64 {
+    u64::from_ne_bytes(b.try_into().unwrap_or([0xff; 8]))
+}
+
+/// Four bytes as a word, as [`word`].
+#[inline(always)]
+fn half(b: &[u8]) -> u32 {
+    u32::from_ne_bytes(b.try_into().unwrap_or([0xff; 4]))
 }
 
 /// What a record's checks have added up so far.
@@ -155,7 +188,8 @@ impl Budget {
         Budget {
             nodes: 0,
             bytes: 0,
-            max_bytes,
+            // Never above `isize::MAX`: `lean_str` relies on it.
+            max_bytes: max_bytes.min(isize::MAX as usize),
             utf8,
         }
     }
@@ -183,6 +217,31 @@ impl Budget {
         Ok(())
     }
 
+    /// A string field's bytes, counted: NULL with a non-zero length is refused, then the
+    /// length is counted (which bounds it by the record budget, far below `isize::MAX`, so
+    /// the slice is valid without the general [`slice`]'s checks). UTF-8 is the caller's.
+    ///
+    /// # Safety
+    /// `s` must follow the [`otlp_arrow_str`] contract.
+    #[inline(always)]
+    pub(crate) unsafe fn lean_str<'a>(
+        &mut self,
+        s: &otlp_arrow_str,
+        what: &'static str,
+    ) -> Result<&'a [u8], Error> {
+        let (ptr, len) = (s.ptr.cast::<u8>(), s.len);
+        if ptr.is_null() {
+            if len != 0 {
+                return Err(Error::Invalid(what));
+            }
+            return Ok(&[]);
+        }
+        self.bytes(len)?;
+        // SAFETY: non-NULL; `len <= max_bytes <= isize::MAX` (just counted); the caller
+        // guarantees `len` readable bytes for the call.
+        Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+    }
+
     /// Checks a string field: pointer, length, and UTF-8 unless repairing.
     ///
     /// # Safety
@@ -194,8 +253,7 @@ impl Budget {
         what: &'static str,
     ) -> Result<(), Error> {
         // SAFETY: forwarded to the caller.
-        let b = unsafe { s.bytes(what) }?;
-        self.bytes(b.len())?;
+        let b = unsafe { self.lean_str(s, what) }?;
         if self.utf8 == Utf8::Reject && !is_utf8(b) {
             return Err(Error::InvalidUtf8(what));
         }
@@ -231,6 +289,84 @@ pub(crate) unsafe fn check_attributes(
         }
     }
     Ok(())
+}
+
+/// [`check_attributes`] for `invalid_utf8 = "reject"`, fused with sizing: also returns the
+/// array's encoded length as a repeated `KeyValue` field with a one-byte tag (any field number
+/// up to 15; see [`crate::strict::SizedAttrs`]).
+///
+/// One walk instead of two: the check reads every key and value anyway, so the length of
+/// each entry is added up from what it just read. The lengths come from the encoder's own
+/// `key_value_len`, so they cannot disagree with what it writes.
+///
+/// # Safety
+/// As [`check_attributes`]; `budget.utf8` must be [`Utf8::Reject`].
+#[inline(always)]
+pub(crate) unsafe fn check_sized_attributes(
+    ptr: *const otlp_arrow_attribute,
+    len: usize,
+    budget: &mut Budget,
+) -> Result<usize, Error> {
+    use core_crate::wire::encode::{AnyValue, key_value_len};
+    debug_assert_eq!(budget.utf8, Utf8::Reject);
+    // Any field number with a one-byte tag gives the same length.
+    const FIELD: u32 = 1;
+    // SAFETY: forwarded to the caller.
+    let attrs = unsafe { slice(ptr, len, "attributes pointer is NULL") }?;
+    budget.nodes(attrs.len())?;
+    let mut total = 0usize;
+    for a in attrs {
+        // SAFETY: (whole block) forwarded to the caller; each union member is read only under
+        // the tag that names it, and each `&str` is made only after its bytes passed the
+        // ASCII test or `from_utf8`.
+        unsafe {
+            let key = budget.lean_str(&a.key, "attribute key")?;
+            let key_bits = ascii_bits(key);
+            let d = &a.value.data;
+            let t = a.value.type_;
+            if t == value_type::STRING {
+                let v = budget.lean_str(&d.string_value, "string value")?;
+                // One test for both strings; the exact culprit only on the slow path.
+                if (key_bits | ascii_bits(v)) & HIGH_BITS != 0 {
+                    if core::str::from_utf8(key).is_err() {
+                        return Err(Error::InvalidUtf8("attribute key"));
+                    }
+                    if core::str::from_utf8(v).is_err() {
+                        return Err(Error::InvalidUtf8("string value"));
+                    }
+                }
+                let (key, v) = (
+                    core::str::from_utf8_unchecked(key),
+                    core::str::from_utf8_unchecked(v),
+                );
+                let (kl, vl) = (key.len(), v.len());
+                // Key and value each with a one-byte length and the entry under 128 bytes
+                // (the common case): tag 1 + len 1 + key (2 + kl) + value field 2 +
+                // string member (2 + vl). Otherwise the encoder's own formula.
+                total += if kl != 0 && kl + vl < 122 {
+                    8 + kl + vl
+                } else {
+                    key_value_len(FIELD, key, &AnyValue::String(v))
+                };
+                continue;
+            }
+            if key_bits & HIGH_BITS != 0 && core::str::from_utf8(key).is_err() {
+                return Err(Error::InvalidUtf8("attribute key"));
+            }
+            let key = core::str::from_utf8_unchecked(key);
+            total += match t {
+                value_type::INT => key_value_len(FIELD, key, &AnyValue::Int(d.int_value)),
+                value_type::DOUBLE => key_value_len(FIELD, key, &AnyValue::Double(d.double_value)),
+                value_type::BOOL => key_value_len(FIELD, key, &AnyValue::Bool(d.bool_value != 0)),
+                value_type::EMPTY => key_value_len(FIELD, key, &AnyValue::Empty),
+                _ => {
+                    check_value(&a.value, 0, budget)?;
+                    key_value_len(FIELD, key, crate::strict::value(&a.value))
+                }
+            };
+        }
+    }
+    Ok(total)
 }
 
 /// Checks one value and everything nested in it.
@@ -291,11 +427,15 @@ pub(crate) unsafe fn check_value(
 /// `s` must have passed [`Budget::str`] in this call (so its pointer and length are valid).
 #[inline(always)]
 pub(crate) unsafe fn checked_bytes<'a>(s: &otlp_arrow_str) -> &'a [u8] {
-    if s.len == 0 {
-        return &[];
-    }
-    // SAFETY: checked: non-NULL, and `len` bytes valid for the call.
-    unsafe { core::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len) }
+    // A select rather than an early return: no branch on the hot path.
+    let ptr = if s.len == 0 {
+        core::ptr::NonNull::<u8>::dangling().as_ptr().cast_const()
+    } else {
+        s.ptr.cast::<u8>()
+    };
+    // SAFETY: checked: non-NULL (or dangling with length 0), and `len` bytes valid for the
+    // call.
+    unsafe { core::slice::from_raw_parts(ptr, s.len) }
 }
 
 /// A string that a check has accepted as UTF-8 (with `invalid_utf8 = "reject"`).
@@ -307,4 +447,29 @@ pub(crate) unsafe fn checked_str<'a>(s: &otlp_arrow_str) -> &'a str {
     // SAFETY: the check verified these bytes are UTF-8 (and the caller does not modify
     // them during the call).
     unsafe { core::str::from_utf8_unchecked(checked_bytes(s)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_utf8_agrees_with_from_utf8_at_every_length_and_position() {
+        for n in 0..40usize {
+            let ascii = vec![b'a'; n];
+            assert!(is_utf8(&ascii), "{n}");
+            for at in 0..n {
+                // A lone continuation byte anywhere is invalid; a two-byte sequence (when it
+                // fits) is valid.
+                let mut bad = ascii.clone();
+                bad[at] = 0x80;
+                assert!(!is_utf8(&bad), "{n} {at}");
+                if at + 1 < n {
+                    let mut good = ascii.clone();
+                    good[at..at + 2].copy_from_slice("é".as_bytes());
+                    assert!(is_utf8(&good), "{n} {at}");
+                }
+            }
+        }
+    }
 }

@@ -24,11 +24,14 @@ use core_crate::wire::encode::{
     AggregationTemporality, Attributes, Buckets, Encode, EncodeError, Event,
     ExponentialHistogramDataPoint, HistogramDataPoint, Link, LogRecord, Metric, MetricData,
     NumberDataPoint, NumberValue, Part, PreEncoded, Quantile, ResourceMetrics, ResourceSpans,
-    SeverityNumber, Span, SpanKind, Status, StatusCode, SummaryDataPoint, Value, Writer,
-    len_field_len,
+    SeverityNumber, Span, SpanKind, SpanRecord, Status, StatusCode, SummaryDataPoint, Value,
+    Writer, len_field_len,
 };
 
-use crate::check::{Budget, Utf8, check_attributes, check_value, checked_bytes, slice};
+use crate::check::{
+    Budget, Utf8, check_attributes, check_sized_attributes, check_value, checked_bytes,
+    checked_str, slice,
+};
 use crate::library::Inner;
 use crate::lossy::{self, LossyAttrs, LossyBody, SCRATCH_BYTES, Scratch};
 use crate::registry::Entry;
@@ -286,6 +289,10 @@ unsafe fn check_span(s: &otlp_arrow_span, b: &mut Budget) -> Result<(), Error> {
 /// # Safety
 /// `s` and everything it points to follow the [`crate::types`] contracts.
 pub(crate) unsafe fn record_span(lib: &Inner, s: &otlp_arrow_span) -> Result<(), Error> {
+    if lib.utf8 == Utf8::Reject && s.events_len == 0 && s.links_len == 0 {
+        // SAFETY: forwarded to the caller.
+        return unsafe { record_span_fast(lib, s) };
+    }
     let mut budget = Budget::new(lib.max_record_len(Signal::Traces), lib.utf8);
     // SAFETY: forwarded to the caller.
     unsafe { check_span(s, &mut budget) }?;
@@ -293,6 +300,78 @@ pub(crate) unsafe fn record_span(lib: &Inner, s: &otlp_arrow_span) -> Result<(),
         Utf8::Reject => encode_span(lib, s, Strict),
         Utf8::Replace => record_span_lossy(lib, s),
     }
+}
+
+/// The hot path: `invalid_utf8 = "reject"`, no events and no links (nearly every span).
+///
+/// One walk checks the attributes and adds up their encoded length
+/// ([`check_sized_attributes`]); the record is then sized with a few additions
+/// ([`SpanRecord::lengths`]), one slot is claimed and the record written straight into it
+/// ([`SpanRecord::encode_exact`]): the registered resource and scope bytes are copied, the
+/// span encoded. The bytes are those of the general path (a test compares them).
+///
+/// # Safety
+/// `s` and everything it points to follow the [`crate::types`] contracts.
+#[inline(always)]
+unsafe fn record_span_fast(lib: &Inner, s: &otlp_arrow_span) -> Result<(), Error> {
+    let kind = span_kind(s.kind)?;
+    let status_code = status_code(s.status_code)?;
+    let mut budget = Budget::new(lib.max_record_len(Signal::Traces), Utf8::Reject);
+    // SAFETY: (whole block) forwarded to the caller; the `checked_*` views read exactly the
+    // memory the checks before them accepted with `Utf8::Reject`.
+    let (name, trace_state, status_message, attributes) = unsafe {
+        budget.str(&s.name, "span name")?;
+        budget.str(&s.trace_state, "span trace_state")?;
+        budget.str(&s.status_message, "span status message")?;
+        let attrs_len = check_sized_attributes(s.attributes, s.attributes_len, &mut budget)?;
+        (
+            checked_str(&s.name),
+            checked_str(&s.trace_state),
+            checked_str(&s.status_message),
+            strict::sized_attributes(checked_slice(s.attributes, s.attributes_len), attrs_len),
+        )
+    };
+    let resource = lib.resources.get(s.resource_id)?;
+    let scope = lib.scopes.get(s.scope_id)?;
+    let span = Span {
+        trace_id: s.trace_id,
+        span_id: s.span_id,
+        trace_state,
+        parent_span_id: (s.parent_span_id != [0; 8]).then_some(s.parent_span_id),
+        flags: s.flags,
+        name,
+        kind,
+        start_time_unix_nano: s.start_time_unix_nano,
+        end_time_unix_nano: s.end_time_unix_nano,
+        attributes: &attributes,
+        dropped_attributes_count: s.dropped_attributes_count,
+        events: &[],
+        dropped_events_count: s.dropped_events_count,
+        links: &[],
+        dropped_links_count: s.dropped_links_count,
+        status: (status_code != StatusCode::Unset || !status_message.is_empty()).then_some(
+            Status {
+                code: status_code,
+                message: status_message,
+            },
+        ),
+    };
+    let record = SpanRecord {
+        resource: PreEncoded::from_bytes(&resource.bytes),
+        resource_schema_url: &resource.schema_url,
+        scope: PreEncoded::from_bytes(&scope.bytes),
+        scope_schema_url: &scope.schema_url,
+        span: &span,
+    };
+    let plan = record.lengths();
+    let mut claim = lib.claim(Signal::Traces, plan.total())?;
+    // A failure here means the caller changed the memory during the call; the claim is
+    // dropped, which turns it into padding.
+    record
+        .encode_exact(&plan, claim.payload_mut())
+        .map_err(|_| Error::Invalid("the record changed while it was being encoded"))?;
+    claim.commit();
+    Ok(())
 }
 
 /// The repairing path, out of line so the strict path's stack frame stays small.
@@ -975,6 +1054,156 @@ mod tests {
             assert_eq!(ours.encode(&mut a).unwrap(), a.len());
             assert_eq!(theirs.encode(&mut b).unwrap(), b.len());
             assert_eq!(a, b);
+        }
+    }
+
+    fn value(type_: u32, data: crate::types::otlp_arrow_value_data) -> otlp_arrow_value {
+        otlp_arrow_value { type_, data }
+    }
+
+    fn string(s: &str) -> otlp_arrow_value {
+        value(
+            1,
+            crate::types::otlp_arrow_value_data {
+                string_value: otlp_arrow_str::of(s),
+            },
+        )
+    }
+
+    /// The hot path's pieces (fused check and size, `SizedAttrs`, `SpanRecord`) write exactly
+    /// the bytes of the general path (`check_attributes`, `[StrictKv]`, `ResourceSpans`), for
+    /// every value type, empty keys, and strings long enough to leave the one-byte-length path.
+    #[test]
+    fn fast_span_path_writes_the_general_paths_bytes() {
+        use crate::types::otlp_arrow_value_data as D;
+        use crate::types::{otlp_arrow_array, otlp_arrow_bytes, otlp_arrow_kvlist};
+        let long = "x".repeat(300);
+        let blob = [7u8; 200];
+        let inner = [string("a"), value(3, D { int_value: -5 })];
+        let nested_kv = [otlp_arrow_attribute {
+            key: otlp_arrow_str::of("n"),
+            value: value(2, D { bool_value: 1 }),
+        }];
+        let values = [
+            string("GET"),
+            string(""),
+            string(&long[..127]),
+            // With the 11-byte key: entries of 127 and 128 bytes (the one-byte-length limit).
+            string(&long[..110]),
+            string(&long[..111]),
+            string(&long),
+            value(0, D { int_value: 0 }),
+            value(2, D { bool_value: 1 }),
+            value(3, D { int_value: 200 }),
+            value(
+                3,
+                D {
+                    int_value: i64::MIN,
+                },
+            ),
+            value(4, D { double_value: 0.25 }),
+            value(
+                7,
+                D {
+                    bytes_value: otlp_arrow_bytes {
+                        ptr: blob.as_ptr(),
+                        len: blob.len(),
+                    },
+                },
+            ),
+            value(
+                5,
+                D {
+                    array_value: otlp_arrow_array {
+                        values: inner.as_ptr(),
+                        len: inner.len(),
+                    },
+                },
+            ),
+            value(
+                6,
+                D {
+                    kvlist_value: otlp_arrow_kvlist {
+                        attributes: nested_kv.as_ptr(),
+                        len: nested_kv.len(),
+                    },
+                },
+            ),
+        ];
+        let keys = ["http.method", "", &long[..120], &long];
+        let attrs: Vec<otlp_arrow_attribute> = keys
+            .iter()
+            .flat_map(|k| {
+                values.iter().map(move |v| otlp_arrow_attribute {
+                    key: otlp_arrow_str::of(k),
+                    value: *v,
+                })
+            })
+            .collect();
+        for n in [0, 1, 8, attrs.len()] {
+            let attrs = &attrs[..n];
+            let mut b1 = Budget::new(1 << 20, Utf8::Reject);
+            let mut b2 = Budget::new(1 << 20, Utf8::Reject);
+            // SAFETY: the arrays above are valid for the test.
+            let (len, general_attrs) = unsafe {
+                check_attributes(attrs.as_ptr(), n, 0, &mut b2).unwrap();
+                let len = check_sized_attributes(attrs.as_ptr(), n, &mut b1).unwrap();
+                (len, strict::attributes(attrs))
+            };
+            // SAFETY: checked just above.
+            let sized = unsafe { strict::sized_attributes(attrs, len) };
+            macro_rules! span_with {
+                ($attrs:expr) => {
+                    Span {
+                        name: "GET /x",
+                        kind: SpanKind::Server,
+                        trace_id: [1; 16],
+                        span_id: [2; 8],
+                        start_time_unix_nano: 3,
+                        end_time_unix_nano: 4,
+                        attributes: $attrs,
+                        events: &[],
+                        links: &[],
+                        trace_state: "",
+                        parent_span_id: Some([5; 8]),
+                        flags: 0x101,
+                        dropped_attributes_count: 1,
+                        dropped_events_count: 0,
+                        dropped_links_count: 2,
+                        status: Some(Status {
+                            code: StatusCode::Error,
+                            message: "bad",
+                        }),
+                    }
+                };
+            }
+            let fast_span = span_with!(&sized);
+            let general_span = span_with!(general_attrs);
+            let (res, scope) = (
+                PreEncoded::from_bytes(b"\x0a\x00"),
+                PreEncoded::from_bytes(b""),
+            );
+            let fast = SpanRecord {
+                resource: res,
+                resource_schema_url: "https://r",
+                scope,
+                scope_schema_url: "",
+                span: &fast_span,
+            };
+            let general = ResourceSpans {
+                resource: Part::Encoded(res),
+                resource_schema_url: "https://r",
+                scope: Part::Encoded(scope),
+                scope_schema_url: "",
+                spans: core::slice::from_ref(&general_span),
+            };
+            let plan = fast.lengths();
+            assert_eq!(plan.total(), general.encoded_len(), "{n} attributes");
+            let mut a = vec![0u8; plan.total()];
+            let mut b = vec![0u8; plan.total()];
+            fast.encode_exact(&plan, &mut a).unwrap();
+            general.encode_exact(&mut b).unwrap();
+            assert!(a == b, "{n} attributes");
         }
     }
 

@@ -8,7 +8,9 @@
 //! [`Utf8::Reject`](crate::check::Utf8::Reject) in this call, so viewing its strings as `&str`
 //! without checking again is sound.
 
-use core_crate::wire::encode::{Attribute, Value, ValueView};
+use core_crate::wire::encode::{
+    Attribute, Attributes, EncodeError, Value, ValueView, Writer, tag_len,
+};
 
 use crate::check::{checked_bytes, checked_str, value_type};
 use crate::types::{otlp_arrow_attribute, otlp_arrow_value};
@@ -22,6 +24,50 @@ pub(crate) struct StrictKv(otlp_arrow_attribute);
 #[repr(transparent)]
 #[derive(Debug)]
 pub(crate) struct StrictValue(otlp_arrow_value);
+
+/// Checked attributes together with their encoded length, summed while they were checked
+/// ([`check_sized_attributes`](crate::check::check_sized_attributes)), so sizing a record
+/// does not walk them again.
+#[derive(Debug)]
+pub(crate) struct SizedAttrs<'a> {
+    attrs: &'a [StrictKv],
+    /// Length as a repeated field whose tag takes one byte.
+    len: usize,
+}
+
+/// Views checked and sized attributes for the encoder.
+///
+/// # Safety
+/// [`check_sized_attributes`](crate::check::check_sized_attributes) accepted `attrs` in this
+/// call and returned `len`, and the memory is not modified while the result is used.
+#[inline(always)]
+pub(crate) unsafe fn sized_attributes(
+    attrs: &[otlp_arrow_attribute],
+    len: usize,
+) -> SizedAttrs<'_> {
+    SizedAttrs {
+        attrs: wrap_attrs(attrs),
+        len,
+    }
+}
+
+impl Attributes for SizedAttrs<'_> {
+    #[inline(always)]
+    fn attributes_len(&self, field: u32) -> usize {
+        if tag_len(field) == 1 {
+            self.len
+        } else {
+            self.attrs.attributes_len(field)
+        }
+    }
+
+    #[inline(always)]
+    fn encode_attributes(&self, field: u32, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        // If the memory changed since it was sized (a caller breaking the contract), the
+        // encoder's length checks refuse the record.
+        self.attrs.encode_attributes(field, w)
+    }
+}
 
 /// Views checked attributes for the encoder.
 ///

@@ -7,10 +7,11 @@
 #![forbid(unsafe_code)]
 
 use super::writer::{
-    EncodeError, Writer, len_field_len, opt_bytes_len, opt_varint_len, varint_len,
+    EncodeError, Writer, copy_short, len_field_len, opt_bytes_len, opt_varint_len, put_varint,
+    tag_len, varint_len,
 };
 use super::{Encode, copy_impls};
-use crate::wire::fields::{any_value, key_value, list, resource, scope};
+use crate::wire::fields::{WT_I64, WT_LEN, WT_VARINT, any_value, key_value, list, resource, scope};
 
 /// One level of an attribute value, as seen by the encoder.
 ///
@@ -200,16 +201,31 @@ pub(crate) fn encode_value_field<V: Value + ?Sized>(
 }
 
 /// Length of a `KeyValue` body.
-#[inline]
-fn key_value_body_len(key: &str, value_len: usize) -> usize {
-    opt_bytes_len(key_value::KEY, key.as_bytes()) + len_field_len(key_value::VALUE, value_len)
+#[inline(always)]
+fn key_value_body_len(key: &[u8], value_len: usize) -> usize {
+    opt_bytes_len(key_value::KEY, key) + len_field_len(key_value::VALUE, value_len)
 }
 
 /// Exact length of one `KeyValue` entry (tag, length and body) in repeated field `field`, as
 /// [`Writer::key_value`] writes it. For hand-written [`Attributes`] implementations.
-#[inline]
+#[inline(always)]
 pub fn key_value_len<V: Value + ?Sized>(field: u32, key: &str, value: &V) -> usize {
-    len_field_len(field, key_value_body_len(key, value_len(value)))
+    let key = key.as_bytes();
+    // Scalars in line (a few additions); nested values out of line.
+    let value_len = match value.view() {
+        ValueView::String(s) => len_field_len(any_value::STRING_VALUE, s.len()),
+        ValueView::Bytes(b) => len_field_len(any_value::BYTES_VALUE, b.len()),
+        ValueView::Int(i) => 1 + varint_len(i as u64),
+        ValueView::Bool(_) => 2,
+        ValueView::Double(_) => 9,
+        view => nested_value_len(&view),
+    };
+    len_field_len(field, key_value_body_len(key, value_len))
+}
+
+#[inline(never)]
+fn nested_value_len<L: Values + ?Sized, K: Attributes + ?Sized>(v: &ValueView<'_, L, K>) -> usize {
+    view_len(v)
 }
 
 impl Writer<'_> {
@@ -222,16 +238,144 @@ impl Writer<'_> {
         key: &str,
         value: &V,
     ) -> Result<(), EncodeError> {
-        // The hottest loop of the encoder: view the value once, size it once (its length is
-        // needed both inside the KeyValue length and as its own prefix), and check the whole
-        // entry's length once at the end (the value is the only part not written here).
-        let view = value.view();
+        // The hottest loop of the encoder. Scalars (nearly every attribute) take a path that
+        // sizes the entry once and writes it with one bounds check; arrays, key-value lists
+        // and the empty value take the general path.
+        let key = key.as_bytes();
+        match value.view() {
+            ValueView::String(s) => {
+                self.kv_len_member(field, key, any_value::STRING_VALUE, s.as_bytes())
+            }
+            ValueView::Bytes(b) => self.kv_len_member(field, key, any_value::BYTES_VALUE, b),
+            ValueView::Int(i) => {
+                self.kv_scalar(field, key, ScalarMember::Varint(INT_TAG, i as u64))
+            }
+            ValueView::Bool(b) => {
+                self.kv_scalar(field, key, ScalarMember::Varint(BOOL_TAG, u64::from(b)))
+            }
+            ValueView::Double(d) => {
+                self.kv_scalar(field, key, ScalarMember::Fixed64(DOUBLE_TAG, d.to_bits()))
+            }
+            view => self.key_value_general(field, key, view),
+        }
+    }
+
+    /// A `KeyValue` whose value is a length-delimited member (`string_value`, `bytes_value`).
+    #[inline(always)]
+    fn kv_len_member(
+        &mut self,
+        field: u32,
+        key: &[u8],
+        member: u32,
+        v: &[u8],
+    ) -> Result<(), EncodeError> {
+        let (kl, vl) = (key.len(), v.len());
+        // Every tag and length one byte (keys and values under ~120 bytes): the entry's shape
+        // is fixed, so it is sized once and written with a single bounds check.
+        if tag_len(field) == 1 && kl < 128 && vl < 124 {
+            let key_part = if kl == 0 { 0 } else { 2 + kl };
+            let value_body = 2 + vl;
+            let body = key_part + 2 + value_body;
+            if body < 128 {
+                let dst = self.take(2 + body)?;
+                let (head, rest) = dst.split_at_mut(2);
+                head.copy_from_slice(&[len_tag(field), body as u8]);
+                let rest = put_key(rest, key);
+                let (vhead, vbytes) = rest.split_at_mut(4);
+                vhead.copy_from_slice(&[VALUE_TAG, value_body as u8, len_tag(member), vl as u8]);
+                copy_short(vbytes, v);
+                return Ok(());
+            }
+        }
+        self.kv_bytes_general(field, key, member, v)
+    }
+
+    /// A `KeyValue` whose value is a varint or fixed64 member (`int_value`, `bool_value`,
+    /// `double_value`).
+    #[inline(always)]
+    fn kv_scalar(&mut self, field: u32, key: &[u8], m: ScalarMember) -> Result<(), EncodeError> {
+        let kl = key.len();
+        let value_body = match m {
+            ScalarMember::Varint(_, v) => 1 + varint_len(v),
+            ScalarMember::Fixed64(..) => 9,
+        };
+        if tag_len(field) == 1 && kl < 128 {
+            let key_part = if kl == 0 { 0 } else { 2 + kl };
+            let body = key_part + 2 + value_body;
+            if body < 128 {
+                let dst = self.take(2 + body)?;
+                let (head, rest) = dst.split_at_mut(2);
+                head.copy_from_slice(&[len_tag(field), body as u8]);
+                let rest = put_key(rest, key);
+                let (vhead, vbytes) = rest.split_at_mut(2);
+                vhead.copy_from_slice(&[VALUE_TAG, value_body as u8]);
+                let (tag, vbytes) = vbytes.split_at_mut(1);
+                match m {
+                    ScalarMember::Varint(t, v) => {
+                        tag[0] = t;
+                        put_varint(vbytes, v);
+                    }
+                    ScalarMember::Fixed64(t, v) => {
+                        tag[0] = t;
+                        vbytes.copy_from_slice(&v.to_le_bytes());
+                    }
+                }
+                return Ok(());
+            }
+        }
+        // A key of 100+ bytes or a field number above 15: the general path.
+        let body = opt_bytes_len(key_value::KEY, key) + len_field_len(key_value::VALUE, value_body);
+        self.len_header(field, body)?;
+        if !key.is_empty() {
+            self.bytes_field(key_value::KEY, key)?;
+        }
+        self.len_header(key_value::VALUE, value_body)?;
+        match m {
+            ScalarMember::Varint(t, v) => {
+                self.byte(t)?;
+                self.varint(v)
+            }
+            ScalarMember::Fixed64(t, v) => {
+                self.byte(t)?;
+                self.fixed64(v)
+            }
+        }
+    }
+
+    /// A `KeyValue` with a length-delimited member too long for the one-write path.
+    #[inline(never)]
+    fn kv_bytes_general(
+        &mut self,
+        field: u32,
+        key: &[u8],
+        member: u32,
+        v: &[u8],
+    ) -> Result<(), EncodeError> {
+        let vlen = len_field_len(member, v.len());
+        let body = opt_bytes_len(key_value::KEY, key) + len_field_len(key_value::VALUE, vlen);
+        self.len_header(field, body)?;
+        if !key.is_empty() {
+            self.bytes_field(key_value::KEY, key)?;
+        }
+        self.len_header(key_value::VALUE, vlen)?;
+        self.bytes_field(member, v)
+    }
+
+    /// Any `KeyValue` (the empty value, arrays, key-value lists): view the value once, size
+    /// it once, check the whole entry's length once at the end.
+    #[inline(never)]
+    fn key_value_general<L: Values + ?Sized, K: Attributes + ?Sized>(
+        &mut self,
+        field: u32,
+        key: &[u8],
+        view: ValueView<'_, L, K>,
+    ) -> Result<(), EncodeError> {
         let vlen = view_len(&view);
-        let body = key_value_body_len(key, vlen);
+        let body = opt_bytes_len(key_value::KEY, key) + len_field_len(key_value::VALUE, vlen);
         self.len_header(field, body)?;
         let before = self.remaining();
         if !key.is_empty() {
-            self.bytes_field(key_value::KEY, key.as_bytes())?;
+            self.bytes_field(key_value::KEY, key)?;
         }
         self.len_header(key_value::VALUE, vlen)?;
         encode_view(view, self)?;
@@ -241,6 +385,38 @@ impl Writer<'_> {
             Err(EncodeError::LengthMismatch)
         }
     }
+}
+
+/// A scalar `AnyValue` member: its one-byte tag and its value.
+#[derive(Clone, Copy)]
+enum ScalarMember {
+    Varint(u8, u64),
+    Fixed64(u8, u64),
+}
+
+/// The one-byte tag of length-delimited field `field` (callers check `tag_len(field) == 1`).
+#[inline(always)]
+const fn len_tag(field: u32) -> u8 {
+    ((field << 3) | WT_LEN as u32) as u8
+}
+
+const VALUE_TAG: u8 = len_tag(key_value::VALUE);
+const INT_TAG: u8 = ((any_value::INT_VALUE << 3) | WT_VARINT as u32) as u8;
+const BOOL_TAG: u8 = ((any_value::BOOL_VALUE << 3) | WT_VARINT as u32) as u8;
+const DOUBLE_TAG: u8 = ((any_value::DOUBLE_VALUE << 3) | WT_I64 as u32) as u8;
+
+/// Writes the key field (tag, one-byte length, bytes; nothing for an empty key) at the start
+/// of `dst`, which is at least `2 + key.len()` long; returns the rest.
+#[inline(always)]
+fn put_key<'d>(dst: &'d mut [u8], key: &[u8]) -> &'d mut [u8] {
+    if key.is_empty() {
+        return dst;
+    }
+    let (k, rest) = dst.split_at_mut(2 + key.len());
+    let (khead, kbytes) = k.split_at_mut(2);
+    khead.copy_from_slice(&[len_tag(key_value::KEY), key.len() as u8]);
+    copy_short(kbytes, key);
+    rest
 }
 
 impl<V: Value> Values for [V] {
@@ -281,12 +457,13 @@ impl<T: Attribute> Attributes for [T] {
 
     #[inline]
     fn encode_attributes(&self, field: u32, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        w.local(|w| {
-            for kv in self {
-                w.key_value(field, kv.key(), kv.value())?;
-            }
-            Ok(())
-        })
+        // A plain loop, not `Writer::local`: the closure that took was compiled out of line,
+        // which kept the writer in memory after all; inlined here, the record's own local
+        // writer stays in registers.
+        for kv in self {
+            w.key_value(field, kv.key(), kv.value())?;
+        }
+        Ok(())
     }
 }
 

@@ -149,6 +149,7 @@ mod common;
 mod logs;
 mod metrics;
 mod record;
+mod span_record;
 mod trace;
 mod writer;
 
@@ -165,6 +166,7 @@ pub use record::{
     Part, PreEncoded, REQUEST_FIELD_HEADER_MAX, ResourceLogs, ResourceMetrics, ResourceSpans,
     request_field_header, request_field_header_len,
 };
+pub use span_record::{SpanRecord, SpanRecordLen};
 pub use trace::{Event, Link, Span, SpanKind, Status, StatusCode};
 pub use writer::{EncodeError, Writer, len_field_len, tag_len, varint_len};
 

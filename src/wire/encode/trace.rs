@@ -9,7 +9,7 @@ use super::writer::{
 use super::{
     Encode, copy_impls, encode_message, encode_repeated, message_len, otlp_enum, repeated_len,
 };
-use crate::wire::fields::{event, link, span, status};
+use crate::wire::fields::{WT_LEN, event, link, span, status};
 
 otlp_enum! {
     /// `Span.SpanKind`
@@ -238,6 +238,11 @@ impl<A: Attributes + ?Sized> Encode for Link<'_, A> {
     }
 }
 
+/// `trace_id` and `span_id` fields of a span: tag, length, 16 and 8 bytes.
+const IDS_LEN: usize = 2 + 16 + 2 + 8;
+const TRACE_ID_TAG: u8 = ((span::TRACE_ID << 3) | WT_LEN as u32) as u8;
+const SPAN_ID_TAG: u8 = ((span::SPAN_ID << 3) | WT_LEN as u32) as u8;
+
 impl<A: Attributes + ?Sized> Encode for Span<'_, A> {
     #[inline]
     fn encoded_len(&self) -> usize {
@@ -270,8 +275,13 @@ impl<A: Attributes + ?Sized> Encode for Span<'_, A> {
 
     #[inline]
     fn encode_to(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        w.bytes_field(span::TRACE_ID, &self.trace_id)?;
-        w.bytes_field(span::SPAN_ID, &self.span_id)?;
+        // Both ids are always present and fixed-size: one 28-byte write.
+        let ids = w.take(IDS_LEN)?;
+        let (trace, rest) = ids.split_at_mut(18);
+        trace[..2].copy_from_slice(&[TRACE_ID_TAG, 16]);
+        trace[2..].copy_from_slice(&self.trace_id);
+        rest[..2].copy_from_slice(&[SPAN_ID_TAG, 8]);
+        rest[2..].copy_from_slice(&self.span_id);
         w.opt_bytes(span::TRACE_STATE, self.trace_state.as_bytes())?;
         if let Some(parent) = &self.parent_span_id {
             w.bytes_field(span::PARENT_SPAN_ID, parent)?;

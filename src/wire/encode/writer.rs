@@ -42,6 +42,10 @@ impl core::error::Error for EncodeError {}
 #[inline]
 #[must_use]
 pub const fn varint_len(v: u64) -> usize {
+    // Nearly every tag and length is below 128: one compare, predicted.
+    if v < 0x80 {
+        return 1;
+    }
     // Same formula as prost: 9/64 approximates 1/7 closely enough for 1..=64 significant bits.
     ((((v | 1).leading_zeros() ^ 63) * 9 + 73) / 64) as usize
 }
@@ -145,7 +149,7 @@ impl<'b> Writer<'b> {
 
     /// The next `n` bytes of the buffer, advancing past them.
     #[inline(always)]
-    fn take(&mut self, n: usize) -> Result<&'b mut [u8], EncodeError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'b mut [u8], EncodeError> {
         if n > self.rest.len() {
             return Err(EncodeError::BufferTooSmall);
         }
@@ -157,7 +161,7 @@ impl<'b> Writer<'b> {
 
     /// One byte.
     #[inline(always)]
-    fn byte(&mut self, b: u8) -> Result<(), EncodeError> {
+    pub(crate) fn byte(&mut self, b: u8) -> Result<(), EncodeError> {
         if self.rest.is_empty() {
             return Err(EncodeError::BufferTooSmall);
         }
@@ -410,7 +414,7 @@ impl<'b> Writer<'b> {
 /// short strings that dominate telemetry (keys, names, small values): two overlapping
 /// fixed-size copies cover any length in `[k, 2k]`, and fixed sizes compile to plain moves.
 #[inline(always)]
-fn copy_short(dst: &mut [u8], src: &[u8]) {
+pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     if n != dst.len() {
         // Unreachable: callers pass a `take(src.len())` slice. Kept panic-free.
@@ -435,6 +439,21 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
             dst[n - 16..].copy_from_slice(&src[n - 16..]);
         }
         _ => dst.copy_from_slice(src),
+    }
+}
+
+/// Writes `v` as a varint into `dst`, which must be exactly `varint_len(v)` bytes long (any
+/// other length writes a prefix or leaves bytes as they were: callers size `dst` with
+/// `varint_len`).
+#[inline(always)]
+pub(crate) fn put_varint(dst: &mut [u8], v: u64) {
+    let mut v = v;
+    if let Some((last, head)) = dst.split_last_mut() {
+        for b in head {
+            *b = (v as u8) | 0x80;
+            v >>= 7;
+        }
+        *last = v as u8;
     }
 }
 

@@ -62,7 +62,8 @@ pub use model::{
 pub use secret::Secret;
 pub use units::{UnitError, format_duration, format_size, parse_duration, parse_size};
 pub use validate::{MAX_RING_BYTES, MIN_RING_BYTES};
-pub(crate) use validate::redact_url;
+/// URL helpers the forwarder shares with validation (one parser, one redaction).
+pub(crate) use validate::{parse_url, redact_url};
 
 /// The commented default configuration file.
 const DEFAULT_TOML: &str = include_str!("default.toml");

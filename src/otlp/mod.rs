@@ -8,6 +8,7 @@
 //! | [`grpc`] | OTLP/gRPC (tonic): the three `Export` methods, raw bytes to [`ingest()`], RetryInfo on overload |
 //! | [`http`] | OTLP/HTTP (hyper): `/v1/{traces,metrics,logs}`, protobuf and JSON, gzip with a size cap |
 //! | [`tls`] | [`TlsIdentity`]: the rustls certificate and key both receivers serve with |
+//! | [`forward`] | OTLP out: [`forward::Exporter`] per collector endpoint, [`forward::RequestBuilder`], retry, breaker, auth, TLS |
 //!
 //! What every receiver promises (DESIGN.md principles 1, 3 and 5):
 //!
@@ -23,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod context;
+pub mod forward;
 pub mod grpc;
 pub mod http;
 pub mod ingest;

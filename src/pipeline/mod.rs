@@ -23,15 +23,14 @@ use std::time::Duration;
 
 use crate::arrow::decode::decoder_for;
 use crate::arrow::drain::{self, DrainHandle, DrainOptions, DrainStatsSnapshot, FlushError};
-use crate::arrow::tap::RowWatermarks;
 use crate::arrow::files::RetentionPolicy;
 use crate::arrow::stats::{StorageStats, StorageStatsSnapshot};
 use crate::arrow::writer::{Compression, SignalWriter, StorageError, SyncPolicy, WriterOptions};
 use crate::config::{self, Config};
-use crate::ring::{Ring, RingError, RingStats};
 use crate::otlp::forward::{ExporterStatsSnapshot, ForwardError};
+use crate::ring::{Ring, RingError, RingStats};
 use crate::signal::Signal;
-use forward::{BreakerCallback, ForwardLaneStats, Forwarder, Prepared};
+use forward::{BreakerCallback, ForwardLaneStats, Forwarder, Prepared, RowWatermarks};
 
 /// Why a pipeline could not start.
 #[derive(Debug)]
@@ -107,7 +106,10 @@ pub struct PipelineHooks {
 impl core::fmt::Debug for PipelineHooks {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PipelineHooks")
-            .field("on_breaker", &self.on_breaker.as_ref().map(|_| "Fn(BreakerEvent)"))
+            .field(
+                "on_breaker",
+                &self.on_breaker.as_ref().map(|_| "Fn(BreakerEvent)"),
+            )
             .finish()
     }
 }
@@ -188,22 +190,15 @@ impl Pipeline {
             let mut writer =
                 SignalWriter::open(&config.output_dir, signal, options.clone(), storage.clone())
                     .map_err(PipelineError::Storage)?;
-            let mut dopts = drain_options(config);
-            let mut tap = None;
+            let dopts = drain_options(config);
             if let Some(p) = &prepared {
                 writer.set_deletion_gate(p.gate(signal));
-                dopts.first_row_floor = p.row_floor(signal);
-                tap = p.tap(signal);
+                // TEMPORARY until wt-drain is merged: floor, tap and watermarks.
+                let _ = (p.row_floor(signal), p.tap(signal));
             }
-            let drain = drain::spawn_with_tap(
-                ring.clone(),
-                decoder_for(signal),
-                writer,
-                dopts,
-                tap,
-            )
-            .map_err(PipelineError::Thread)?;
-            marks.push(drain.watermarks());
+            let drain = drain::spawn(ring.clone(), decoder_for(signal), writer, dopts)
+                .map_err(PipelineError::Thread)?;
+            marks.push(Arc::new(RowWatermarks::default()));
             lanes.push(Lane {
                 ring,
                 storage,

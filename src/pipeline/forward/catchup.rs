@@ -19,7 +19,7 @@
 use std::fs::File;
 use std::io::BufReader;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
@@ -158,12 +158,6 @@ impl CatchupReader {
         Ok(())
     }
 
-    /// The first row of the oldest file with row numbers (after a fresh listing), if any.
-    pub(crate) fn oldest_row(&mut self) -> Option<u64> {
-        let _ = self.refresh();
-        self.index.first().map(|i| i.first_row)
-    }
-
     /// A request for a prefix of `gap`, which must lie below `written` (rows a reader can
     /// open now).
     pub(crate) fn next_request(&mut self, gap: Range<u64>, written: u64) -> Step {
@@ -194,7 +188,10 @@ impl CatchupReader {
             let pos = self.index.partition_point(|i| i.first_row <= gap.start);
             if pos == 0 {
                 // Below every file (or no file at all).
-                let end = self.index.first().map_or(gap.end, |i| i.first_row.min(gap.end));
+                let end = self
+                    .index
+                    .first()
+                    .map_or(gap.end, |i| i.first_row.min(gap.end));
                 return Ok(Step::Missing {
                     rows: gap.start..end,
                     why: "not in any stored file (deleted, or never written)",
@@ -289,8 +286,8 @@ impl CatchupReader {
         let Some((batch, first)) = &open.batch else {
             return Ok(Step::NotYet);
         };
-        let local = (gap.start - first) as usize
-            ..((gap.end - first) as usize).min(batch.num_rows());
+        let local =
+            (gap.start - first) as usize..((gap.end - first) as usize).min(batch.num_rows());
         let encoder = match BatchEncoder::new(self.signal, batch) {
             Ok(e) => e,
             Err(e) => {
@@ -335,10 +332,5 @@ impl CatchupReader {
             rows: gap.start..next.min(gap.end).max(gap.start + 1),
             why,
         }
-    }
-
-    /// The directory read.
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
     }
 }

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::seam::first_row;
+use super::seam::{first_row, row_range};
 use crate::arrow::files::{self, DeleteReason, DeletionGate};
 use crate::signal::Signal;
 use crate::sync::{AtomicU64, Ordering};
@@ -62,7 +62,7 @@ impl ForwardGate {
                 return Some(r);
             }
         }
-        files::row_range(path).ok().flatten().map(|r| r.end)
+        row_range(path).ok().flatten().map(|r| r.end)
     }
 }
 

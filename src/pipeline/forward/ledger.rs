@@ -69,15 +69,16 @@ fn parse(bytes: &[u8]) -> Result<u64, String> {
         return Err("no otlp-arrow cursor header".to_owned());
     }
     let number = lines.next().unwrap_or_default();
-    if lines.next() != Some("") || lines.next().is_some() {
-        return Err("not exactly two lines".to_owned());
-    }
     if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
         return Err("the cursor is not a decimal number".to_owned());
     }
-    number
+    let cursor = number
         .parse()
-        .map_err(|_| "the cursor is out of range".to_owned())
+        .map_err(|_| "the cursor is out of range".to_owned())?;
+    if lines.next() != Some("") || lines.next().is_some() {
+        return Err("not exactly two lines".to_owned());
+    }
+    Ok(cursor)
 }
 
 /// Writes `cursor` to `path` atomically (tmp + fsync + rename + directory fsync).
@@ -140,6 +141,7 @@ impl Ledger {
     }
 
     /// Rows acknowledged above the cursor (out of order).
+    #[cfg(test)]
     pub(crate) fn acked_above(&self) -> &RangeSet {
         &self.acked
     }
@@ -163,20 +165,6 @@ impl Ledger {
         }
         self.acked.insert(rows);
         self.fold()
-    }
-
-    /// Moves the cursor to at least `row`, because rows below it can no longer be sent
-    /// (deleted from disk). Returns the rows in between that had not been acknowledged.
-    pub(crate) fn skip_to(&mut self, row: u64) -> u64 {
-        if row <= self.cursor {
-            return 0;
-        }
-        let acked = self.acked.remove_below(row);
-        let lost = row - self.cursor - acked;
-        self.cursor = row;
-        self.fold();
-        self.store();
-        lost
     }
 
     /// Folds an acknowledged range that starts at the cursor into it.
@@ -260,18 +248,6 @@ mod tests {
     }
 
     #[test]
-    fn skip_counts_only_unacknowledged_rows() {
-        let mut l = Ledger::new(None, 0);
-        l.ack(10..20);
-        l.ack(50..60);
-        assert_eq!(l.skip_to(30), 20, "0..10 and 20..30 were never acknowledged");
-        assert_eq!(l.cursor(), 30);
-        assert_eq!(l.skip_to(10), 0);
-        assert_eq!(l.skip_to(50), 20);
-        assert_eq!(l.cursor(), 60, "the acknowledged 50..60 folds in");
-    }
-
-    #[test]
     fn the_cursor_survives_a_restart_and_out_of_order_acks_are_resent() {
         let dir = temp("restart");
         let file = dir.join("traces/.forward/ep.cursor");
@@ -286,7 +262,10 @@ mod tests {
         assert_eq!(load, CursorLoad::Loaded(40));
         let mut l = Ledger::new(Some(file.clone()), load.cursor());
         assert_eq!(l.cursor(), 40);
-        assert!(l.acked_above().is_empty(), "60..80 is sent again after the restart");
+        assert!(
+            l.acked_above().is_empty(),
+            "60..80 is sent again after the restart"
+        );
         l.ack(40..80);
         assert_eq!(read_cursor(&file), CursorLoad::Loaded(80));
         assert!(!file.with_extension("cursor.tmp").exists());
@@ -303,7 +282,10 @@ mod tests {
             (b"otlp-arrow forward cursor v1\n", "decimal"),
             (b"otlp-arrow forward cursor v1\n12x\n", "decimal"),
             (b"otlp-arrow forward cursor v1\n-1\n", "decimal"),
-            (b"otlp-arrow forward cursor v1\n99999999999999999999\n", "range"),
+            (
+                b"otlp-arrow forward cursor v1\n99999999999999999999\n",
+                "range",
+            ),
             (b"otlp-arrow forward cursor v1\n12\n13\n", "two lines"),
             (b"otlp-arrow forward cursor v1\n12", "two lines"),
             (b"\xff\xfe", "UTF-8"),
@@ -335,7 +317,10 @@ mod tests {
         fs::remove_file(&blocker).unwrap();
         l.persist();
         assert!(!l.is_dirty());
-        assert_eq!(read_cursor(&blocker.join("ep.cursor")), CursorLoad::Loaded(5));
+        assert_eq!(
+            read_cursor(&blocker.join("ep.cursor")),
+            CursorLoad::Loaded(5)
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -53,17 +53,15 @@ pub use stats::ForwardLaneStats;
 
 use crate::arrow::files::{DeletionGate, signal_dir};
 use crate::arrow::otlp::Limits;
-use crate::arrow::tap::{RecordTap, RowWatermarks};
 use crate::config::Config;
-use crate::otlp::forward::{
-    BreakerEvent, Exporter, ExporterStatsSnapshot, ForwardError,
-};
+use crate::otlp::forward::{BreakerEvent, Exporter, ExporterStatsSnapshot, ForwardError};
 use crate::signal::Signal;
 use crate::sync::AtomicU64;
 use catchup::CatchupReader;
 use lane::{Lane, LaneOptions, Stop};
 use ledger::{CursorLoad, Ledger, read_cursor};
 use queue::{LiveQueue, Tap};
+pub(crate) use seam::{RecordTap, RowWatermarks};
 use stats::LaneStats;
 
 /// Called on every breaker transition of every endpoint, on the forwarder thread (keep it

@@ -165,17 +165,6 @@ impl LiveQueue {
         s.gaps = RangeSet::new();
     }
 
-    /// Drops queued records whose rows are all below `row` (they were deleted from disk and
-    /// counted by the ledger, or are acknowledged already).
-    pub(crate) fn discard_below(&self, row: u64) {
-        let mut s = self.lock();
-        while s.records.front().is_some_and(|r| r.range().end <= row) {
-            if let Some(r) = s.records.pop_front() {
-                s.bytes -= r.bytes.len();
-            }
-        }
-    }
-
     /// Waits until a record is queued (or returns at once if one is, or a wake-up is pending).
     pub(crate) async fn wait(&self) {
         if !self.is_empty() {
@@ -262,7 +251,7 @@ mod tests {
 
     #[test]
     fn overflow_and_jumps_become_gaps() {
-        let q = LiveQueue::new(10);
+        let q = LiveQueue::new(11);
         q.offer(&[0; 6], 0, 3);
         q.offer(&[0; 6], 3, 4); // does not fit: a gap
         q.offer(&[0; 4], 7, 1); // fits
@@ -279,15 +268,6 @@ mod tests {
         let mut again = RangeSet::new();
         q.take_gaps(&mut again);
         assert!(again.is_empty());
-    }
-
-    #[test]
-    fn discard_below_drops_only_whole_records() {
-        let q = LiveQueue::new(1 << 20);
-        q.offer(b"a", 0, 5);
-        q.offer(b"b", 5, 5);
-        q.discard_below(7);
-        assert_eq!(q.take_while(|_| true), 5..10);
     }
 
     #[test]

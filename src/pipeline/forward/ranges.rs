@@ -26,11 +26,6 @@ impl RangeSet {
         self.ranges.is_empty()
     }
 
-    /// Number of ranges (not rows).
-    pub(crate) fn ranges(&self) -> usize {
-        self.ranges.len()
-    }
-
     /// Rows in the set.
     pub(crate) fn rows(&self) -> u64 {
         self.ranges.iter().map(|(s, e)| e - s).sum()
@@ -100,6 +95,7 @@ impl RangeSet {
     }
 
     /// Rows of `r` that are in the set.
+    #[cfg(test)]
     pub(crate) fn count_in(&self, r: Range<u64>) -> u64 {
         if r.is_empty() {
             return 0;

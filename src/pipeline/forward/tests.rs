@@ -61,10 +61,8 @@ impl TempDir {
     fn new(tag: &str) -> TempDir {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!(
-            "otlp-arrow-fwd-{tag}-{}-{n}",
-            std::process::id()
-        ));
+        let p =
+            std::env::temp_dir().join(format!("otlp-arrow-fwd-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -220,8 +218,11 @@ impl Setup {
     }
 
     fn offer(&self, rows: std::ops::Range<u64>) {
-        self.queue
-            .offer(&record(rows.clone()), rows.start, (rows.end - rows.start) as u32);
+        self.queue.offer(
+            &record(rows.clone()),
+            rows.start,
+            (rows.end - rows.start) as u32,
+        );
     }
 
     /// Runs the lane until it stops (stop requested up front unless `stop_at` is set) or the
@@ -261,9 +262,16 @@ fn catch_up_sends_stored_rows_oldest_first_within_the_limits() {
     let ledger = s.run(Ledger::new(None, 0), Stop::new(), true);
     assert_eq!(ledger.cursor(), 100);
     let reqs = s.fake.0.borrow().requests.clone();
-    assert!(reqs.iter().all(|r| !r.is_empty() && r.len() <= 7), "{reqs:?}");
+    assert!(
+        reqs.iter().all(|r| !r.is_empty() && r.len() <= 7),
+        "{reqs:?}"
+    );
     let flat: Vec<u64> = reqs.concat();
-    assert_eq!(flat, (0..100).collect::<Vec<_>>(), "in order, each row once");
+    assert_eq!(
+        flat,
+        (0..100).collect::<Vec<_>>(),
+        "in order, each row once"
+    );
     let st = s.stats.snapshot("x", Signal::Logs);
     assert_eq!((st.catchup_items_sent, st.items_accepted), (100, 100));
     assert_eq!(st.live_requests, 0);
@@ -296,7 +304,11 @@ fn live_records_are_sent_as_concatenated_requests() {
     assert_eq!(ledger.cursor(), 60);
     let reqs = s.fake.0.borrow().requests.clone();
     // Whole records only: 3 records (9 items) fit under 10 items.
-    assert!(reqs.iter().all(|r| r.len() == 9 || r.len() == 6 || r.len() == 3), "{reqs:?}");
+    assert!(
+        reqs.iter()
+            .all(|r| r.len() == 9 || r.len() == 6 || r.len() == 3),
+        "{reqs:?}"
+    );
     assert_eq!(reqs.concat(), (0..60).collect::<Vec<_>>());
     let st = s.stats.snapshot("x", Signal::Logs);
     assert_eq!((st.live_items_sent, st.catchup_requests), (60, 0));
@@ -310,9 +322,13 @@ fn a_deferred_request_is_resent_from_the_files() {
     s.offer(10..20);
     s.offer(20..30);
     s.written(30);
-    s.fake.0.borrow_mut().script.push_back(ExportOutcome::Deferred {
-        last_error: "unavailable".into(),
-    });
+    s.fake
+        .0
+        .borrow_mut()
+        .script
+        .push_back(ExportOutcome::Deferred {
+            last_error: "unavailable".into(),
+        });
     let stop = Stop::new();
     s.fake.0.borrow_mut().stop_at = Some((30, stop.clone(), false));
     let ledger = s.run(Ledger::new(None, 0), stop, false);
@@ -320,7 +336,10 @@ fn a_deferred_request_is_resent_from_the_files() {
     assert_eq!(s.accepted_sorted(), (0..30).collect::<Vec<_>>());
     let st = s.stats.snapshot("x", Signal::Logs);
     assert!(st.items_deferred > 0);
-    assert!(st.catchup_items_accepted > 0, "the deferred rows came from the files");
+    assert!(
+        st.catchup_items_accepted > 0,
+        "the deferred rows came from the files"
+    );
     assert_eq!(st.items_dropped, 0);
 }
 
@@ -345,7 +364,11 @@ fn a_non_retryable_error_drops_only_its_request() {
         });
     }
     let ledger = s.run(Ledger::new(None, 0), Stop::new(), true);
-    assert_eq!(ledger.cursor(), 12, "the dropped rows do not stall the cursor");
+    assert_eq!(
+        ledger.cursor(),
+        12,
+        "the dropped rows do not stall the cursor"
+    );
     assert_eq!(s.accepted_sorted(), [0, 1, 2, 3, 8, 9, 10, 11]);
     let st = s.stats.snapshot("x", Signal::Logs);
     assert_eq!((st.items_dropped, st.items_accepted), (4, 8));
@@ -371,7 +394,13 @@ fn live_and_catch_up_share_the_slots_fairly() {
         .borrow()
         .requests
         .iter()
-        .map(|r| if r[0] < 200 { Kind::Catchup } else { Kind::Live })
+        .map(|r| {
+            if r[0] < 200 {
+                Kind::Catchup
+            } else {
+                Kind::Live
+            }
+        })
         .collect();
     assert_eq!(kinds.len(), 80);
     // Both have 40 requests of work: in every prefix neither kind is ahead by more than one.
@@ -468,9 +497,10 @@ fn a_restart_resends_at_most_what_was_not_acknowledged_in_order() {
     s.fake.0.borrow_mut().stop_at = Some((30, stop.clone(), true));
     let ledger = s.run(Ledger::new(Some(path.clone()), 0), stop, false);
     drop(ledger);
+    // Completions may be seen in any order: the cursor is wherever the contiguous prefix got.
     let cursor = super::ledger::read_cursor(&path).cursor();
-    assert!(cursor >= 30, "{cursor}");
     let first_run = s.fake.0.borrow().requests.concat().len();
+    assert!(first_run >= 30 && cursor <= 30, "{first_run} {cursor}");
     s.fake.0.borrow_mut().stop_at = None;
     // Second run from the persisted cursor (a new process: a new queue).
     s.queue = LiveQueue::new(1 << 20);
@@ -481,7 +511,10 @@ fn a_restart_resends_at_most_what_was_not_acknowledged_in_order() {
     all.iter().for_each(|r| *counts.entry(*r).or_default() += 1);
     assert_eq!(counts.len(), 100);
     let dups: usize = counts.values().map(|c| c - 1).sum();
-    assert!(dups <= first_run - cursor as usize, "duplicates bounded by what was unacked");
+    assert!(
+        dups <= first_run - cursor as usize,
+        "duplicates bounded by what was unacked"
+    );
     assert!(dups <= 3 * 10, "and by max_in_flight requests: {dups}");
 }
 
@@ -496,7 +529,10 @@ fn rows_deleted_by_retention_are_counted_and_skipped() {
     assert_eq!(ledger.cursor(), 60);
     let st = s.stats.snapshot("x", Signal::Logs);
     assert_eq!((st.rows_retention_lost, st.rows_missing), (40, 0));
-    assert_eq!(s.fake.0.borrow().requests.concat(), (40..60).collect::<Vec<_>>());
+    assert_eq!(
+        s.fake.0.borrow().requests.concat(),
+        (40..60).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -520,11 +556,20 @@ fn the_gate_keeps_files_the_slowest_endpoint_needs() {
         .enumerate()
         .map(|(i, f)| (i, f.path))
         .collect();
-    assert!(gate.may_delete(&files[&0]), "rows 0..10 are below both cursors");
-    assert!(!gate.may_delete(&files[&1]), "the slow endpoint still needs 10..20");
+    assert!(
+        gate.may_delete(&files[&0]),
+        "rows 0..10 are below both cursors"
+    );
+    assert!(
+        !gate.may_delete(&files[&1]),
+        "the slow endpoint still needs 10..20"
+    );
     slow.store(25, Ordering::Release);
     assert!(gate.may_delete(&files[&1]));
-    assert!(!gate.may_delete(&files[&2]), "the newest file: its own rows end at 30");
+    assert!(
+        !gate.may_delete(&files[&2]),
+        "the newest file: its own rows end at 30"
+    );
     // A forced deletion raises the floor to the oldest file left.
     std::fs::remove_file(&files[&0]).unwrap();
     std::fs::remove_file(&files[&1]).unwrap();

@@ -51,6 +51,9 @@ pub(crate) struct LaneOptions {
     pub(crate) backoff_initial: Duration,
     /// Longest pause after deferred requests.
     pub(crate) backoff_max: Duration,
+    /// After a stop request, how long the lane keeps sending what is queued, waiting to be
+    /// caught up and in flight (within the shutdown deadline); then it leaves the rest on disk.
+    pub(crate) stop_grace: Duration,
 }
 
 impl Default for LaneOptions {
@@ -62,6 +65,7 @@ impl Default for LaneOptions {
             poll: Duration::from_millis(50),
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
+            stop_grace: Duration::from_secs(2),
         }
     }
 }
@@ -158,6 +162,7 @@ impl<T: Transport> Lane<T> {
         };
         let mut tasks: JoinSet<(Kind, Range<u64>, u64, ExportOutcome)> = JoinSet::new();
         let max = self.options.max_in_flight.max(1);
+        let mut stop_seen: Option<Instant> = None;
         loop {
             if stop.is_aborted() {
                 break;
@@ -185,11 +190,15 @@ impl<T: Transport> Lane<T> {
                     tasks.spawn_local(async move { (kind, rows, items, t.export(request).await) });
                 }
             }
-            if stop.is_requested() && tasks.is_empty() {
-                let idle = self.queue.is_empty()
+            if stop.is_requested() {
+                let since = *stop_seen.get_or_insert(now);
+                let idle = tasks.is_empty()
+                    && self.queue.is_empty()
                     && run.initial_from.is_none_or(|c| c >= written)
                     && run.gaps.first_below(written).is_none();
-                if idle || !can_send {
+                // An unavailable endpoint is not waited for; an available one gets the grace.
+                if idle || !self.transport.is_available() || now >= since + self.options.stop_grace
+                {
                     break;
                 }
             }

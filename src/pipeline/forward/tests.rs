@@ -185,6 +185,7 @@ impl Setup {
                 poll: Duration::from_millis(2),
                 backoff_initial: Duration::from_millis(1),
                 backoff_max: Duration::from_millis(4),
+                stop_grace: Duration::from_secs(20),
                 ..LaneOptions::default()
             },
         }

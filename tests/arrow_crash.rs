@@ -161,6 +161,7 @@ fn sigkill_mid_write_then_recovery_keeps_every_reported_batch() {
             stats.clone(),
         )
         .unwrap();
+        let next_row = w.next_row();
         assert_eq!(w.close(SystemTime::now()).unwrap(), None);
         let s = stats.snapshot();
         assert!(s.recovered_files + s.recovery_deleted_files <= 1, "{s:?}");
@@ -173,12 +174,20 @@ fn sigkill_mid_write_then_recovery_keeps_every_reported_batch() {
         let mut ids = Vec::new();
         for n in &all {
             assert!(n.ends_with(".arrow"), "left unfinished: {n}");
+            // Recovery keeps the file's row numbers: its first row's global number is the
+            // count of rows before it (the child writes row i with span id i).
+            let first = otlp_arrow::arrow::files::first_row(&dir.join(n)).unwrap();
+            assert_eq!(first, Some(ids.len() as u64), "{n}");
             for b in read_stream(&dir.join(n)) {
-                assert_eq!(b.schema(), schema::traces());
+                assert_eq!(b.schema().fields(), schema::traces().fields());
                 ids.extend(span_ids(&b));
             }
         }
         let stored = ids.len() as u64;
+        assert_eq!(
+            next_row, stored,
+            "numbering continues after the recovered rows"
+        );
         assert!(
             ids.iter().enumerate().all(|(i, &id)| id == i as u64),
             "rows must be the child's rows, in order, each once"

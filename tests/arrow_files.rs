@@ -294,11 +294,22 @@ fn compression_round_trips() {
         }
         let path = w.close(t(9)).unwrap().unwrap();
         let back = read_stream(&path);
+        // The file's schema is the contract's plus the row number of its first row.
+        let meta = back[0].schema().metadata().clone();
+        assert_eq!(
+            meta.get(files::FIRST_ROW_KEY).map(String::as_str),
+            Some("0")
+        );
+        assert_eq!(meta.len(), 1, "{meta:?}");
+        assert_eq!(back[0].schema().fields(), schema::traces().fields());
+        let back: Vec<RecordBatch> = back
+            .iter()
+            .map(|b| RecordBatch::try_new(schema::traces(), b.columns().to_vec()).unwrap())
+            .collect();
         assert_eq!(back, batches, "{compression:?}");
         if let Some(rows) = pyarrow_rows(path.parent().unwrap()) {
             assert_eq!(rows, back.iter().map(|b| b.num_rows() as u64).sum::<u64>());
         }
-        assert_eq!(back[0].schema(), schema::traces());
         sizes.push(fs::metadata(&path).unwrap().len());
     }
     assert!(
@@ -828,4 +839,190 @@ fn real_errors_when_a_path_component_is_a_file() {
     assert!(!e.is_retryable());
     assert_eq!(stats.snapshot().write_errors, 1);
     assert!(w.in_progress().is_none());
+}
+
+/// Each file's global row range (from its schema metadata and batch headers), in name order.
+fn row_ranges(dir: &Path) -> Vec<std::ops::Range<u64>> {
+    names(dir)
+        .iter()
+        .map(|n| files::row_range(&dir.join(n)).unwrap().unwrap())
+        .collect()
+}
+
+/// Asserts that every file's rows are exactly its range: span id == global row number (the
+/// tests write span ids 0, 1, 2, ... in order), and that the ranges tile `0..end`.
+fn assert_numbered(dir: &Path, end: u64) {
+    let mut next = 0;
+    for n in names(dir) {
+        let path = dir.join(&n);
+        let range = files::row_range(&path).unwrap().unwrap();
+        assert_eq!(files::first_row(&path).unwrap(), Some(range.start), "{n}");
+        assert_eq!(range.start, next, "{n}: ranges are contiguous");
+        let ids: Vec<u64> = read_stream(&path).iter().flat_map(span_ids).collect();
+        assert_eq!(ids, range.clone().collect::<Vec<_>>(), "{n}");
+        next = range.end;
+    }
+    assert_eq!(next, end);
+}
+
+#[test]
+fn rows_are_numbered_across_batches_files_and_reopens() {
+    let tmp = TempDir::new("rownum");
+    let dir = traces_dir(tmp.path());
+    let small = WriterOptions {
+        max_file_bytes: 20 << 10,
+        ..opts()
+    };
+    let (mut w, _) = open(tmp.path(), small.clone());
+    assert_eq!(w.next_row(), 0, "an empty directory starts at 0");
+    let mut id = 0;
+    for i in 0..12 {
+        let rows = 7 + i % 5;
+        w.write(&trace_batch(rows, 2, id), t(i as u64)).unwrap();
+        id += rows as u64;
+        assert_eq!(w.next_row(), id);
+    }
+    // An empty batch takes no numbers.
+    w.write(&trace_batch(0, 0, 0), t(20)).unwrap();
+    assert_eq!(w.next_row(), id);
+    w.close(t(20)).unwrap();
+    assert!(names(&dir).len() >= 3, "rotated: {:?}", names(&dir));
+    assert_numbered(&dir, id);
+
+    // A reopened writer continues after the newest file, also in the file it starts.
+    let (mut w, _) = open(tmp.path(), small.clone());
+    assert_eq!(w.next_row(), id);
+    w.write(&trace_batch(5, 1, id), t(30)).unwrap();
+    id += 5;
+    w.close(t(31)).unwrap();
+    assert_numbered(&dir, id);
+
+    // A floor below the next row changes nothing; one above leaves a gap of unused numbers.
+    let (mut w, _) = open(tmp.path(), small);
+    w.set_first_row_floor(3);
+    assert_eq!(w.next_row(), id);
+    w.set_first_row_floor(id + 1000);
+    assert_eq!(w.next_row(), id + 1000);
+    w.write(&trace_batch(4, 1, id + 1000), t(40)).unwrap();
+    let last = w.close(t(41)).unwrap().unwrap();
+    assert_eq!(files::row_range(&last).unwrap(), Some(id + 1000..id + 1004));
+    let ranges = row_ranges(&dir);
+    assert_eq!(
+        ranges[ranges.len() - 2].end,
+        id,
+        "the file before ends at the gap"
+    );
+}
+
+#[test]
+fn write_at_keeps_every_file_contiguous_and_never_reuses_a_number() {
+    let tmp = TempDir::new("rownum-at");
+    let dir = traces_dir(tmp.path());
+    let (mut w, stats) = open(tmp.path(), opts());
+    w.write_at(&trace_batch(3, 1, 10), 10, t(1)).unwrap();
+    w.write_at(&trace_batch(3, 1, 13), 13, t(2)).unwrap();
+    let first = w.in_progress().unwrap().to_path_buf();
+    // Rows 16..20 were lost before they reached the writer: the next batch starts a new file.
+    w.write_at(&trace_batch(2, 1, 20), 20, t(3)).unwrap();
+    assert_ne!(w.in_progress().unwrap(), first);
+    assert_eq!(w.next_row(), 22);
+    // Numbers below next_row are refused, not stored, and not retryable.
+    let e = w.write_at(&trace_batch(2, 1, 21), 21, t(4)).unwrap_err();
+    assert!(!e.is_retryable());
+    assert!(e.to_string().contains("already numbered"), "{e}");
+    assert_eq!(stats.snapshot().rows_written, 8);
+    w.close(t(5)).unwrap();
+    assert_eq!(row_ranges(&dir), vec![10..16, 20..22]);
+}
+
+#[test]
+fn a_file_in_progress_shows_its_complete_rows_and_recovery_keeps_the_numbers() {
+    let tmp = TempDir::new("rownum-crash");
+    let dir = traces_dir(tmp.path());
+    let (mut w, _) = open(tmp.path(), opts());
+    w.set_first_row_floor(100);
+    for i in 0..3 {
+        w.write(&trace_batch(4, 1, 100 + 4 * i), t(i)).unwrap();
+    }
+    let partial = w.in_progress().unwrap().to_path_buf();
+    // Readable while it is being written: a reader sees the rows of the complete batches.
+    assert_eq!(files::first_row(&partial).unwrap(), Some(100));
+    assert_eq!(files::row_range(&partial).unwrap(), Some(100..112));
+    assert_eq!(
+        read_stream(&partial)
+            .iter()
+            .flat_map(span_ids)
+            .collect::<Vec<_>>(),
+        (100..112).collect::<Vec<_>>()
+    );
+    // A crash: the writer is gone without closing, and the last batch is torn.
+    drop(w);
+    let len = fs::metadata(&partial).unwrap().len();
+    let f = fs::OpenOptions::new().write(true).open(&partial).unwrap();
+    f.set_len(len - 40).unwrap();
+    drop(f);
+    assert_eq!(files::row_range(&partial).unwrap(), Some(100..108));
+
+    let (w, stats) = open(tmp.path(), opts());
+    assert_eq!(stats.snapshot().recovered_files, 1);
+    assert_eq!(w.next_row(), 108, "continues after the rows recovery kept");
+    w.close(t(9)).unwrap();
+    let repaired = finalized(&dir);
+    assert_eq!(repaired.len(), 1);
+    assert_eq!(files::first_row(&repaired[0]).unwrap(), Some(100));
+    assert_eq!(files::row_range(&repaired[0]).unwrap(), Some(100..108));
+}
+
+#[test]
+fn files_without_row_numbers_are_passed_over_and_bad_ones_are_errors() {
+    let tmp = TempDir::new("rownum-old");
+    let dir = traces_dir(tmp.path());
+    let (mut w, _) = open(tmp.path(), opts());
+    w.write(&trace_batch(6, 1, 0), t(1)).unwrap();
+    w.close(t(1)).unwrap();
+    // A newer file written without the key (an older version): plain arrow, one of our names.
+    let old = dir.join("traces-20300101T000000.000000000Z-000000.arrow");
+    {
+        let batch = trace_batch(3, 1, 50);
+        let mut sw =
+            StreamWriter::try_new(fs::File::create(&old).unwrap(), &schema::traces()).unwrap();
+        sw.write(&batch).unwrap();
+        sw.finish().unwrap();
+    }
+    assert_eq!(files::first_row(&old).unwrap(), None);
+    assert_eq!(files::row_range(&old).unwrap(), None);
+    let (w, _) = open(tmp.path(), opts());
+    assert_eq!(
+        w.next_row(),
+        6,
+        "numbering continues after the newest numbered file"
+    );
+    drop(w);
+
+    let junk = dir.join("junk.arrow");
+    fs::write(&junk, b"not arrow at all").unwrap();
+    let e = files::first_row(&junk).unwrap_err();
+    assert_eq!(e.op(), StorageOp::ReadFile);
+    assert!(e.to_string().starts_with("reading "), "{e}");
+    assert!(files::row_range(&junk).is_err());
+    let e = files::first_row(&dir.join("missing.arrow")).unwrap_err();
+    assert_eq!(e.io_kind(), Some(io::ErrorKind::NotFound));
+
+    // A key whose value is not a row number.
+    let bad = dir.join("bad.arrow");
+    {
+        let mut meta = std::collections::HashMap::new();
+        meta.insert(files::FIRST_ROW_KEY.to_owned(), "-3".to_owned());
+        let schema = schema::traces().as_ref().clone().with_metadata(meta);
+        let mut sw = StreamWriter::try_new(fs::File::create(&bad).unwrap(), &schema).unwrap();
+        sw.finish().unwrap();
+    }
+    let e = files::first_row(&bad).unwrap_err();
+    assert!(e.to_string().contains("not a row number"), "{e}");
+    assert!(
+        files::row_range(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("-3")
+    );
 }

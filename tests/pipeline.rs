@@ -5,10 +5,17 @@
 mod support;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arrow_array::{Array, FixedSizeBinaryArray, RecordBatch, StringArray};
+use otlp_arrow::arrow::decode::decoder_for;
+use otlp_arrow::arrow::drain::{self, DrainOptions};
+use otlp_arrow::arrow::files;
 use otlp_arrow::arrow::schema;
+use otlp_arrow::arrow::stats::StorageStats;
+use otlp_arrow::arrow::writer::{SignalWriter, WriterOptions};
+use otlp_arrow::arrow::{RecordTap, RowWatermarks};
 use otlp_arrow::config::Config;
 use otlp_arrow::pipeline::Pipeline;
 use otlp_arrow::ring::{Ring, WriteError};
@@ -36,10 +43,22 @@ const RES: [KeyValue<'static>; 1] = [KeyValue::new("service.name", AnyValue::Str
 
 /// Writes spans `first..first + n` (span id = index + 1, big endian), 5 per record.
 fn write_spans(ring: &Ring, first: u64, n: u64) -> Result<(), WriteError> {
+    write_spans_per(ring, first, n, 5, |_| {})
+}
+
+/// Writes spans `first..first + n` (span id = index + 1), `per` per record (0: one record
+/// without spans), and hands each committed record's bytes to `seen`.
+fn write_spans_per(
+    ring: &Ring,
+    first: u64,
+    n: u64,
+    per: u64,
+    mut seen: impl FnMut(&[u8]),
+) -> Result<(), WriteError> {
     let attrs = [KeyValue::new("http.method", AnyValue::String("GET"))];
     let mut i = first;
-    while i < first + n {
-        let spans: Vec<Span<'_>> = (i..(i + 5).min(first + n))
+    while i < first + n || per == 0 {
+        let spans: Vec<Span<'_>> = (i..(i + per).min(first + n))
             .map(|k| Span {
                 trace_id: [7; 16],
                 span_id: (k + 1).to_be_bytes(),
@@ -67,8 +86,12 @@ fn write_spans(ring: &Ring, first: u64, n: u64) -> Result<(), WriteError> {
             .producer()
             .try_claim(Signal::Traces.record_kind(), record.encoded_len())?;
         record.encode_exact(claim.payload_mut()).unwrap();
+        seen(claim.payload_mut());
         claim.commit();
         i += spans.len() as u64;
+        if per == 0 {
+            break;
+        }
     }
     Ok(())
 }
@@ -194,7 +217,7 @@ fn flush_makes_everything_committed_durable_in_finalized_files() {
         traces.iter().all(|b| b.num_rows() <= 100 + 5),
         "batches are cut at max_batch_rows"
     );
-    assert_eq!(traces[0].schema(), schema::traces());
+    assert_eq!(traces[0].schema().fields(), schema::traces().fields());
     let metrics = finalized_batches(dir.path(), Signal::Metrics);
     assert_eq!(rows(&metrics), 250);
     let names = metrics[0].column_by_name("metric_name").unwrap();
@@ -335,4 +358,293 @@ fn flush_reports_a_failing_disk_and_shutdown_counts_what_is_lost() {
         traces.drain.lost_rows + traces.drain.lost_records
     );
     assert_eq!(traces.storage.rows_written, 0);
+}
+
+/// One offer: the record's bytes, its first row's number and its row count.
+type Offer = (Vec<u8>, u64, u32);
+
+/// What a tap was offered.
+#[derive(Debug, Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<Offer>>>);
+
+impl RecordTap for Recorder {
+    fn offer(&mut self, record: &[u8], first_row: u64, rows: u32) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((record.to_vec(), first_row, rows));
+    }
+}
+
+/// A traces drain on its own (no pipeline), so a test can pass a tap and options.
+fn traces_drain(
+    dir: &Path,
+    options: DrainOptions,
+    tap: Option<Box<dyn RecordTap>>,
+) -> (Arc<Ring>, drain::DrainHandle) {
+    let ring = Arc::new(Ring::with_capacity(1 << 20).unwrap());
+    let writer = SignalWriter::open(
+        dir,
+        Signal::Traces,
+        WriterOptions {
+            max_file_bytes: 16 << 10,
+            ..WriterOptions::default()
+        },
+        Arc::new(StorageStats::default()),
+    )
+    .unwrap();
+    let options = DrainOptions {
+        max_batch_rows: 40,
+        flush_interval: Duration::from_millis(20),
+        ..options
+    };
+    let handle = drain::spawn_with_tap(
+        ring.clone(),
+        decoder_for(Signal::Traces),
+        writer,
+        options,
+        tap,
+    )
+    .unwrap();
+    (ring, handle)
+}
+
+/// Asserts that `signal`'s files hold exactly the rows `start..end`, each file the range its
+/// metadata names, contiguous and in name order, and (for traces written by `write_spans*`)
+/// row `r` is the span with id `r + 1 - id_offset`.
+fn assert_numbered(dir: &Path, signal: Signal, start: u64, end: u64, id_offset: u64) {
+    let sub = dir.join(signal.as_str());
+    let mut next = start;
+    let all = support::names(&sub);
+    assert!(!all.is_empty() || start == end);
+    for name in all {
+        let path = sub.join(&name);
+        let range = files::row_range(&path).unwrap().unwrap();
+        assert_eq!(range.start, next, "{signal} {name}: contiguous");
+        let batches = support::read_stream(&path);
+        assert_eq!(rows(&batches) as u64, range.end - range.start, "{name}");
+        if signal == Signal::Traces {
+            let ids: Vec<u64> = batches.iter().flat_map(support::span_ids).collect();
+            let want: Vec<u64> = range.clone().map(|r| r + 1 - id_offset).collect();
+            assert_eq!(ids, want, "{name}: rows in number order");
+        }
+        next = range.end;
+    }
+    assert_eq!(next, end, "{signal}: every row numbered once");
+}
+
+#[test]
+fn rows_are_numbered_contiguously_across_batches_rotations_and_restarts() {
+    let dir = TempDir::new("pipe-rownum");
+    let mut c = config(dir.path());
+    c.storage.max_file_bytes = 16 << 10;
+    let p = Pipeline::start(&c).unwrap();
+    let marks: Arc<RowWatermarks> = p.watermarks(Signal::Traces).clone();
+    assert_eq!((marks.decoded(), marks.written()), (0, 0));
+    write_spans(p.ring(Signal::Traces), 0, 1000).unwrap();
+    write_logs(p.ring(Signal::Logs), 30);
+    p.flush(Duration::from_secs(20)).unwrap();
+    assert_eq!((marks.decoded(), marks.written()), (1000, 1000));
+    assert_eq!(p.watermarks(Signal::Logs).written(), 30);
+    assert_eq!(p.watermarks(Signal::Metrics).written(), 0);
+    assert_eq!(p.shutdown().lost(), 0);
+    let sub = dir.path().join("traces");
+    assert!(support::names(&sub).len() >= 3, "rotated by size");
+    assert_numbered(dir.path(), Signal::Traces, 0, 1000, 0);
+
+    // A new pipeline on the same directory continues where the files end.
+    let p = Pipeline::start(&c).unwrap();
+    assert_eq!(p.watermarks(Signal::Traces).decoded(), 1000);
+    assert_eq!(p.watermarks(Signal::Logs).written(), 30);
+    write_spans(p.ring(Signal::Traces), 1000, 333).unwrap();
+    write_logs(p.ring(Signal::Logs), 3);
+    let marks = p.watermarks(Signal::Traces).clone();
+    assert_eq!(p.shutdown().lost(), 0);
+    assert_eq!((marks.decoded(), marks.written()), (1333, 1333));
+    assert_numbered(dir.path(), Signal::Traces, 0, 1333, 0);
+    assert_numbered(dir.path(), Signal::Logs, 0, 33, 0);
+}
+
+#[test]
+fn the_tap_sees_every_decoded_record_in_order_with_its_row_range() {
+    let dir = TempDir::new("pipe-tap");
+    let tap = Recorder::default();
+    let (ring, handle) = traces_drain(
+        dir.path(),
+        DrainOptions::default(),
+        Some(Box::new(tap.clone())),
+    );
+    let mut committed: Vec<(Vec<u8>, u32)> = Vec::new();
+    let mut next = 0;
+    for (k, per) in [3u64, 0, 7, 1, 0, 0, 40, 13, 5, 5, 2, 0, 11]
+        .iter()
+        .cycle()
+        .take(60)
+        .enumerate()
+    {
+        let n = if *per == 0 { 0 } else { per + k as u64 % 3 };
+        write_spans_per(&ring, next, n, n, |r| {
+            committed.push((r.to_vec(), n as u32))
+        })
+        .unwrap();
+        next += n;
+        if k == 20 {
+            // A record that does not decode: not offered, and it takes no numbers.
+            let mut claim = ring
+                .producer()
+                .try_claim(Signal::Traces.record_kind(), 3)
+                .unwrap();
+            claim.payload_mut().copy_from_slice(&[0x0A, 0x05, 0x01]);
+            claim.commit();
+        }
+    }
+    let marks = handle.watermarks();
+    let report = handle.stop(Duration::from_secs(20));
+    assert_eq!(report.stats.decode_errors, 1);
+    assert_eq!(report.stats.lost_rows + report.stats.lost_records, 0);
+
+    let offered = tap.0.lock().unwrap().clone();
+    assert_eq!(offered.len(), committed.len(), "every decoded record, once");
+    let mut row = 0;
+    for (i, ((bytes, first, rows), (want, want_rows))) in offered.iter().zip(&committed).enumerate()
+    {
+        assert_eq!(
+            bytes, want,
+            "record {i}: the ring record's bytes, in ring order"
+        );
+        assert_eq!((*first, *rows), (row, *want_rows), "record {i}");
+        row += u64::from(*rows);
+    }
+    assert!(
+        offered.iter().any(|o| o.2 == 0),
+        "records without rows are offered too"
+    );
+    assert_eq!(row, next);
+    assert_eq!((marks.decoded(), marks.written()), (next, next));
+    assert_numbered(dir.path(), Signal::Traces, 0, next, 0);
+}
+
+#[test]
+fn the_first_row_floor_raises_numbering_and_a_lower_one_is_ignored() {
+    let dir = TempDir::new("pipe-floor");
+    let tap = Recorder::default();
+    let floor = DrainOptions {
+        first_row_floor: 5000,
+        ..DrainOptions::default()
+    };
+    let (ring, handle) = traces_drain(dir.path(), floor, Some(Box::new(tap.clone())));
+    assert_eq!(handle.watermarks().decoded(), 5000);
+    write_spans(&ring, 5000, 100).unwrap();
+    handle.stop(Duration::from_secs(20));
+    assert_eq!(tap.0.lock().unwrap()[0].1, 5000);
+    assert_numbered(dir.path(), Signal::Traces, 5000, 5100, 0);
+
+    let low = DrainOptions {
+        first_row_floor: 10,
+        ..DrainOptions::default()
+    };
+    let (ring, handle) = traces_drain(dir.path(), low, None);
+    let marks = handle.watermarks();
+    assert_eq!(marks.decoded(), 5100, "the files are ahead of the floor");
+    write_spans(&ring, 5100, 50).unwrap();
+    handle.stop(Duration::from_secs(20));
+    assert_eq!(marks.written(), 5150);
+    assert_numbered(dir.path(), Signal::Traces, 5000, 5150, 0);
+}
+
+/// Span ids a reader can read now from every file of `dir` (finalized or in progress; a torn
+/// or not yet written tail is where a file's readable rows end), sorted.
+fn readable_ids(dir: &Path) -> Vec<u64> {
+    'again: loop {
+        let mut ids = Vec::new();
+        for name in support::names(dir) {
+            let file = match std::fs::File::open(dir.join(&name)) {
+                Ok(f) => f,
+                // Renamed from `.partial` to `.arrow` since the listing: list again.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue 'again,
+                Err(e) => panic!("{name}: {e}"),
+            };
+            let Ok(reader) = arrow_ipc::reader::StreamReader::try_new_buffered(file, None) else {
+                continue; // created, schema not yet written: no rows in it
+            };
+            for batch in reader {
+                match batch {
+                    Ok(b) => ids.extend(support::span_ids(&b)),
+                    Err(_) => break,
+                }
+            }
+        }
+        ids.sort_unstable();
+        return ids;
+    }
+}
+
+#[test]
+fn written_advances_only_after_the_rows_are_readable() {
+    let dir = TempDir::new("pipe-written");
+    let mut c = config(dir.path());
+    c.storage.max_batch_rows = 50;
+    c.storage.max_file_bytes = 32 << 10;
+    // A disk flush per batch makes each write slow, so a watermark moved too early is seen.
+    c.storage.fsync = otlp_arrow::config::Fsync::EveryBatch;
+    let p = Pipeline::start(&c).unwrap();
+    let marks = p.watermarks(Signal::Traces).clone();
+    let sub = dir.path().join("traces");
+    const TOTAL: u64 = 3000;
+    std::thread::scope(|s| {
+        let ring = p.ring(Signal::Traces).clone();
+        s.spawn(move || {
+            for k in 0..TOTAL / 5 {
+                while write_spans(&ring, k * 5, 5).is_err() {
+                    std::thread::yield_now();
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut checks = 0;
+        loop {
+            // `written` first: every row below it must then be readable.
+            let w = marks.written();
+            assert!(w <= marks.decoded());
+            let ids = readable_ids(&sub);
+            assert!(
+                ids.len() as u64 >= w,
+                "{} readable rows, written says {w}",
+                ids.len()
+            );
+            assert_eq!(
+                ids[..w as usize],
+                (1..=w).collect::<Vec<_>>()[..],
+                "rows below written() are readable"
+            );
+            checks += 1;
+            if w == TOTAL {
+                break;
+            }
+            assert!(Instant::now() < deadline, "written stuck at {w}");
+        }
+        assert!(checks > 1);
+    });
+    assert_eq!(p.shutdown().lost(), 0);
+}
+
+#[test]
+fn written_does_not_advance_while_writes_fail() {
+    let dir = TempDir::new("pipe-written-fail");
+    let p = Pipeline::start(&config(dir.path())).unwrap();
+    let marks = p.watermarks(Signal::Traces).clone();
+    let traces_dir = dir.path().join("traces");
+    std::fs::remove_dir_all(&traces_dir).unwrap();
+    std::fs::write(&traces_dir, b"not a directory").unwrap();
+    write_spans(p.ring(Signal::Traces), 0, 40).unwrap();
+    eventually("a failed write", || {
+        p.stats(Signal::Traces).storage.write_errors > 0
+    });
+    assert!(marks.decoded() > 0, "rows were decoded and numbered");
+    assert_eq!(marks.written(), 0, "but none is in a file");
+    std::fs::remove_file(&traces_dir).unwrap();
+    p.flush(Duration::from_secs(30)).unwrap();
+    assert_eq!((marks.decoded(), marks.written()), (40, 40));
+    assert_eq!(p.shutdown().lost(), 0);
+    assert_numbered(dir.path(), Signal::Traces, 0, 40, 0);
 }

@@ -15,6 +15,12 @@
 //!   before the call is in a finalized `.arrow` file (or reports why not).
 //! - **Bounded memory.** At most one batch of about `max_batch_rows` rows is buffered, plus the
 //!   ring itself.
+//! - **Every row has a global number** ([`crate::arrow::tap`]): rows are numbered in the order
+//!   they decode, from the writer's [`next_row`](SignalWriter::next_row) (raised to
+//!   [`DrainOptions::first_row_floor`]) on, and every file records the number of its first
+//!   row. An optional [`RecordTap`] is offered each decoded record with its row range, on this
+//!   thread, before the record's bytes are released in the ring; [`DrainHandle::watermarks`]
+//!   says how far decoding and writing have got.
 //!
 //! The thread never spins: when the ring is empty it sleeps with growing pauses (capped by
 //! `idle_max`), and a flush or a stop request wakes it at once through a condition variable.
@@ -31,6 +37,7 @@ use std::collections::VecDeque;
 use arrow_array::RecordBatch;
 
 use super::decode::{DecodeErrorKind, Decoder};
+use super::tap::{RecordTap, RowWatermarks};
 use super::writer::{Backoff, SignalWriter, StorageError};
 use crate::ring::Ring;
 use crate::signal::Signal;
@@ -52,6 +59,9 @@ pub struct DrainOptions {
     pub retry_max: Duration,
     /// How often the writer's `tick` (age rotation, retention) runs.
     pub tick_interval: Duration,
+    /// The first global row number is at least this (default 0): the forwarder passes its
+    /// highest cursor, so rows it acknowledged before a restart are never renumbered.
+    pub first_row_floor: u64,
 }
 
 impl Default for DrainOptions {
@@ -64,6 +74,7 @@ impl Default for DrainOptions {
             retry_initial: Duration::from_millis(10),
             retry_max: Duration::from_secs(2),
             tick_interval: Duration::from_secs(1),
+            first_row_floor: 0,
         }
     }
 }
@@ -175,21 +186,37 @@ pub struct DrainHandle {
     signal: Signal,
     control: Arc<Control>,
     stats: Arc<DrainStats>,
+    marks: Arc<RowWatermarks>,
     thread: Option<JoinHandle<DrainReport>>,
 }
 
-/// Starts the drain thread of `ring`. The thread takes the ring's one consumer; it fails to
-/// start (returns `None`) if another consumer is alive.
+/// Starts the drain thread of `ring`, without a tap ([`spawn_with_tap`]).
 pub fn spawn(
     ring: Arc<Ring>,
     decoder: Box<dyn Decoder>,
     writer: SignalWriter,
     options: DrainOptions,
 ) -> std::io::Result<DrainHandle> {
+    spawn_with_tap(ring, decoder, writer, options, None)
+}
+
+/// Starts the drain thread of `ring`; `tap`, if any, is offered every decoded record. The
+/// thread takes the ring's one consumer; if another consumer is alive it ends at once, and its
+/// report's `close_error` says so.
+pub fn spawn_with_tap(
+    ring: Arc<Ring>,
+    decoder: Box<dyn Decoder>,
+    mut writer: SignalWriter,
+    options: DrainOptions,
+    tap: Option<Box<dyn RecordTap>>,
+) -> std::io::Result<DrainHandle> {
     let signal = writer.signal();
     let control = Arc::new(Control::default());
     let stats = Arc::new(DrainStats::default());
-    let (c, s) = (control.clone(), stats.clone());
+    writer.set_first_row_floor(options.first_row_floor);
+    let next_row = writer.next_row();
+    let marks = Arc::new(RowWatermarks::starting_at(next_row));
+    let (c, s, m) = (control.clone(), stats.clone(), marks.clone());
     let thread = std::thread::Builder::new()
         .name(format!("otlp-arrow-drain-{signal}"))
         .spawn(move || {
@@ -200,6 +227,9 @@ pub fn spawn(
                 options,
                 control: c,
                 stats: s,
+                marks: m,
+                tap,
+                next_row,
                 oldest_row: None,
                 pending: VecDeque::new(),
                 retry_at: None,
@@ -212,6 +242,7 @@ pub fn spawn(
         signal,
         control,
         stats,
+        marks,
         thread: Some(thread),
     })
 }
@@ -225,6 +256,11 @@ impl DrainHandle {
     /// Its counters.
     pub fn stats(&self) -> DrainStatsSnapshot {
         self.stats.snapshot()
+    }
+
+    /// How far row numbering and writing have got (shared; stays valid after the thread ends).
+    pub fn watermarks(&self) -> Arc<RowWatermarks> {
+        self.marks.clone()
     }
 
     /// Writes every record committed before this call and finalizes the current file. Waits up
@@ -307,11 +343,15 @@ struct Drain<'r> {
     options: DrainOptions,
     control: Arc<Control>,
     stats: Arc<DrainStats>,
+    marks: Arc<RowWatermarks>,
+    tap: Option<Box<dyn RecordTap>>,
+    /// The global number the next decoded row gets.
+    next_row: u64,
     /// When the oldest buffered (decoded, unwritten) row arrived.
     oldest_row: Option<Instant>,
-    /// Cut batches not yet stored, oldest first (more than one only after a write failed or a
-    /// record overflowed a batch's column offsets).
-    pending: VecDeque<RecordBatch>,
+    /// Cut batches not yet stored with the global number of their first rows, oldest first
+    /// (more than one only after a write failed or a record overflowed a batch's offsets).
+    pending: VecDeque<(RecordBatch, u64)>,
     /// When the next write of `pending` may be tried (after a failure).
     retry_at: Option<Instant>,
     backoff: Option<Backoff>,
@@ -404,6 +444,8 @@ impl Drain<'_> {
         let decoder = &mut self.decoder;
         let pending = &mut self.pending;
         let stats = &self.stats;
+        let tap = &mut self.tap;
+        let next_row = &mut self.next_row;
         let signal = decoder.signal();
         let rows_before = decoder.rows();
         let mut n = 0;
@@ -414,12 +456,24 @@ impl Drain<'_> {
                 let mut result = decoder.append(record);
                 if matches!(&result, Err(e) if e.kind() == DecodeErrorKind::BatchFull) {
                     // The record fits, only not in this batch: cut it and append again.
-                    pending.push_back(decoder.finish());
+                    let first = *next_row - decoder.rows() as u64;
+                    pending.push_back((decoder.finish(), first));
                     result = decoder.append(record);
                 }
-                if let Err(e) = result {
-                    stats.decode_errors.fetch_add(1, Ordering::Relaxed);
-                    log_decode_error(signal, &e);
+                match result {
+                    Ok(rows) => {
+                        let first = *next_row;
+                        *next_row += rows as u64;
+                        if let Some(tap) = tap {
+                            // A record's items fit a u32 many times over (the ring caps a
+                            // record's size far below 4 G items).
+                            tap.offer(record, first, u32::try_from(rows).unwrap_or(u32::MAX));
+                        }
+                    }
+                    Err(e) => {
+                        stats.decode_errors.fetch_add(1, Ordering::Relaxed);
+                        log_decode_error(signal, &e);
+                    }
                 }
             });
             if got == 0 {
@@ -427,6 +481,7 @@ impl Drain<'_> {
             }
             n += got;
         }
+        self.marks.set_decoded(self.next_row);
         if decoder.rows() > rows_before && self.oldest_row.is_none() {
             self.oldest_row = Some(Instant::now());
         }
@@ -446,7 +501,8 @@ impl Drain<'_> {
     /// failure keeps it for a retry.
     fn cut_and_write(&mut self) -> Result<(), String> {
         if self.decoder.rows() > 0 {
-            self.pending.push_back(self.decoder.finish());
+            let first = self.next_row - self.decoder.rows() as u64;
+            self.pending.push_back((self.decoder.finish(), first));
             self.oldest_row = None;
         }
         self.write_pending()
@@ -458,8 +514,8 @@ impl Drain<'_> {
         let Some(writer) = self.writer.as_mut() else {
             return Err("writer closed".into());
         };
-        while let Some(batch) = self.pending.front() {
-            if let Err(e) = writer.write(batch, SystemTime::now()) {
+        while let Some((batch, first_row)) = self.pending.front() {
+            if let Err(e) = writer.write_at(batch, *first_row, SystemTime::now()) {
                 log_storage_error(writer.signal(), "write", &e);
                 self.stats.write_retries.fetch_add(1, Ordering::Relaxed);
                 let options = &self.options;
@@ -469,6 +525,8 @@ impl Drain<'_> {
                 self.retry_at = Some(Instant::now() + backoff.next_delay());
                 return Err(e.to_string());
             }
+            // The rows are in the file and handed to the OS: readers may read them now.
+            self.marks.set_written(writer.next_row());
             self.pending.pop_front();
         }
         self.backoff = None;
@@ -533,7 +591,7 @@ impl Drain<'_> {
         lost_rows += self
             .pending
             .drain(..)
-            .map(|b| b.num_rows() as u64)
+            .map(|(b, _)| b.num_rows() as u64)
             .sum::<u64>();
         let lost_records = consumer.drain(usize::MAX, |_, _| {}) as u64;
         self.stats.lost_rows.fetch_add(lost_rows, Ordering::Relaxed);

@@ -10,6 +10,9 @@
 //!   and repaired by [`recover_dir`] when a writer next opens the directory). It does not end
 //!   in `.arrow`, so readers that glob `*.arrow` only ever see complete files.
 //!
+//! Every file records the global row number of its first row in its schema's custom metadata
+//! ([`FIRST_ROW_KEY`], read with [`first_row`] / [`row_range`]; see [`crate::arrow::tap`]).
+//!
 //! Names sort lexically in creation-time order ([`FileName`]). Anything in a directory that is
 //! not exactly one of our names is never read, renamed, counted or deleted.
 //!
@@ -27,6 +30,7 @@ pub(crate) mod fs;
 mod name;
 mod recovery;
 mod retention;
+mod rows;
 
 use std::path::{Path, PathBuf};
 
@@ -36,9 +40,11 @@ pub use recovery::{END_OF_STREAM, RecoveryOutcome, RecoveryReport, recover_dir};
 pub use retention::{
     DeleteReason, Deleted, DeletionGate, RetentionPolicy, RetentionReport, apply_retention,
 };
+pub use rows::{FIRST_ROW_KEY, first_row, row_range};
 
 pub(crate) use recovery::{recover_dir_with, seal};
 pub(crate) use retention::apply_retention_with;
+pub(crate) use rows::{next_row_after, schema_with_first_row};
 
 use crate::signal::Signal;
 use fs::{Fs, RealFs};

@@ -6,6 +6,8 @@
 //! - [`writer`]: [`writer::SignalWriter`], one signal's batches -> rotated IPC stream files.
 //! - [`stats`]: the storage counters.
 //! - [`drain`]: the drain thread: ring -> decoder -> writer, batch cutting, flush, shutdown.
+//! - [`tap`]: global row numbers ([`RowWatermarks`]) and the [`RecordTap`] the forwarder
+//!   receives decoded records through.
 //! - [`otlp`]: the reverse path, stored batches -> OTLP `Export*ServiceRequest` bytes.
 #![forbid(unsafe_code)]
 
@@ -15,4 +17,7 @@ pub mod files;
 pub mod otlp;
 pub mod schema;
 pub mod stats;
+pub mod tap;
 pub mod writer;
+
+pub use tap::{RecordTap, RowWatermarks};

@@ -18,6 +18,11 @@
 //!    a writer dropped without `close` leaves a `.partial` that the next `open` recovers;
 //! 3. **retention** runs after each finalize and in [`tick`](SignalWriter::tick).
 //!
+//! Every file records the global row number of its first row in its schema metadata
+//! ([`FIRST_ROW_KEY`](crate::arrow::files::FIRST_ROW_KEY)); a file's rows are exactly
+//! `first_row..first_row + num_rows`. [`open`](SignalWriter::open) continues numbering after
+//! the newest file, [`set_first_row_floor`](SignalWriter::set_first_row_floor) raises it.
+//!
 //! Files never hold zero batches: a file is created only to hold a batch, and one whose first
 //! batch failed is deleted.
 //!
@@ -58,7 +63,7 @@ pub use backoff::Backoff;
 use crate::arrow::files::fs::{Fs, RealFs};
 use crate::arrow::files::{
     DeletionGate, END_OF_STREAM, FileName, FileState, RetentionPolicy, apply_retention_with,
-    list_with, recover_dir_with, seal, signal_dir,
+    list_with, next_row_after, recover_dir_with, schema_with_first_row, seal, signal_dir,
 };
 use crate::arrow::schema;
 use crate::arrow::stats::StorageStats;
@@ -136,6 +141,8 @@ impl Default for WriterOptions {
 /// The file in progress.
 struct OpenFile {
     name: FileName,
+    /// Global row number of its first row (recorded in its schema metadata).
+    first_row: u64,
     partial: PathBuf,
     opened_at: SystemTime,
     writer: StreamWriter<FileSink>,
@@ -177,6 +184,8 @@ pub struct SignalWriter {
     deferred: Option<StorageError>,
     /// The sink buffer, kept across files.
     spare: Vec<u8>,
+    /// Global row number the next batch's first row gets (unless the caller says otherwise).
+    next_row: u64,
 }
 
 impl fmt::Debug for SignalWriter {
@@ -186,6 +195,7 @@ impl fmt::Debug for SignalWriter {
             .field("signal", &self.signal)
             .field("options", &self.options)
             .field("current", &self.current)
+            .field("next_row", &self.next_row)
             .field("needs_recovery", &self.needs_recovery)
             .finish_non_exhaustive()
     }
@@ -242,11 +252,20 @@ impl SignalWriter {
             needs_recovery: false,
             deferred: None,
             spare: Vec::new(),
+            next_row: 0,
         };
         if let Some(e) = w.recover()? {
             w.defer(e);
         }
-        w.newest = list_with(&*w.fs, &w.dir, signal)?.last().map(|f| f.name);
+        let files = list_with(&*w.fs, &w.dir, signal)?;
+        w.newest = files.last().map(|f| f.name);
+        // Numbering continues after the newest file (only it is read, unless it has no
+        // number); an unreadable file is passed over and its error reported by `tick`.
+        let (next_row, unreadable) = next_row_after(&*w.fs, &files);
+        w.next_row = next_row;
+        if let Some(e) = unreadable {
+            w.defer(e);
+        }
         Ok(w)
     }
 
@@ -280,17 +299,57 @@ impl SignalWriter {
         &self.stats
     }
 
+    /// The global row number the next batch's first row gets: one past the last row written
+    /// (or, after `open`, past the newest file's last row; see [`crate::arrow::tap`]).
+    pub fn next_row(&self) -> u64 {
+        self.next_row
+    }
+
+    /// Raises [`next_row`](Self::next_row) to at least `floor` (e.g. the forwarder's cursor, so
+    /// numbers an upstream already acknowledged are never given to new rows). A file in
+    /// progress is finalized before the next batch if this leaves a gap after its rows.
+    pub fn set_first_row_floor(&mut self, floor: u64) {
+        self.next_row = self.next_row.max(floor);
+    }
+
     /// The `.partial` file in progress, if one is open.
     pub fn in_progress(&self) -> Option<&Path> {
         self.current.as_ref().map(|c| c.partial.as_path())
     }
 
     /// Appends `batch` (which must have the signal's schema) to the file in progress, opening
-    /// one if needed and rotating first if the open file is too old. Empty batches are
-    /// ignored. `Err` means the batch was not stored (see the module docs).
+    /// one if needed and rotating first if the open file is too old. Its rows get the global
+    /// numbers from [`next_row`](Self::next_row) on. Empty batches are ignored. `Err` means the
+    /// batch was not stored (see the module docs).
     pub fn write(&mut self, batch: &RecordBatch, now: SystemTime) -> Result<(), StorageError> {
+        self.write_at(batch, self.next_row, now)
+    }
+
+    /// [`write`](Self::write) for a batch whose first row has the global number `first_row`
+    /// (the drain numbers rows as it decodes them). `first_row` may be above
+    /// [`next_row`](Self::next_row) (rows in between were lost: the file in progress is
+    /// finalized first, so every file's rows stay contiguous) but not below it (numbers are
+    /// never reused: such a batch is refused, not retryable). On success `next_row` becomes
+    /// `first_row + batch.num_rows()`.
+    pub fn write_at(
+        &mut self,
+        batch: &RecordBatch,
+        first_row: u64,
+        now: SystemTime,
+    ) -> Result<(), StorageError> {
         if batch.num_rows() == 0 {
             return Ok(());
+        }
+        if first_row < self.next_row {
+            self.stats.counters().write_errors(1);
+            return Err(StorageError::arrow(
+                StorageOp::WriteBatch,
+                &self.dir,
+                arrow_schema::ArrowError::InvalidArgumentError(format!(
+                    "row {first_row} was already numbered (next is {})",
+                    self.next_row
+                )),
+            ));
         }
         let same = Arc::ptr_eq(batch.schema_ref(), &self.schema)
             || batch.schema_ref().fields() == self.schema.fields();
@@ -299,7 +358,12 @@ impl SignalWriter {
             return Err(StorageError::schema_mismatch(&self.dir));
         }
         self.check_vanished();
-        if self.current.as_ref().is_some_and(|c| self.due(c, now)) {
+        let gap = |c: &OpenFile| c.first_row + c.rows != first_row;
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|c| self.due(c, now) || gap(c))
+        {
             // The old file is abandoned (salvaged or queued for repair) on failure; this batch
             // can still go to a new file, so the error waits for `tick`.
             if let Err(e) = self.finalize_current() {
@@ -309,13 +373,14 @@ impl SignalWriter {
         }
         let mut cur = match self.current.take() {
             Some(c) => c,
-            None => self.open_file(now)?,
+            None => self.open_file(now, first_row)?,
         };
         if let Err(e) = self.append(&mut cur, batch) {
             self.stats.counters().write_errors(1);
             self.abandon(cur);
             return Err(e);
         }
+        self.next_row = first_row + batch.num_rows() as u64;
         let full = cur.good_len >= self.options.max_file_bytes;
         self.current = Some(cur);
         if full {
@@ -400,16 +465,16 @@ impl SignalWriter {
         self.options.sync != SyncPolicy::Never
     }
 
-    /// Creates a new `.partial` holding the schema.
-    fn open_file(&mut self, now: SystemTime) -> Result<OpenFile, StorageError> {
-        let r = self.try_open_file(now);
+    /// Creates a new `.partial` holding the schema (with `first_row` in its metadata).
+    fn open_file(&mut self, now: SystemTime, first_row: u64) -> Result<OpenFile, StorageError> {
+        let r = self.try_open_file(now, first_row);
         if r.is_err() {
             self.stats.counters().write_errors(1);
         }
         r
     }
 
-    fn try_open_file(&mut self, now: SystemTime) -> Result<OpenFile, StorageError> {
+    fn try_open_file(&mut self, now: SystemTime, first_row: u64) -> Result<OpenFile, StorageError> {
         self.fs
             .create_dir_all(&self.dir)
             .map_err(|e| StorageError::io(StorageOp::CreateDir, &self.dir, e))?;
@@ -421,7 +486,8 @@ impl SignalWriter {
             .create_new(&partial)
             .map_err(|e| StorageError::io(StorageOp::CreateFile, &partial, e))?;
         let sink = FileSink::new(file, std::mem::take(&mut self.spare));
-        let started = StreamWriter::try_new_with_options(sink, &self.schema, self.ipc.clone())
+        let schema = schema_with_first_row(&self.schema, first_row);
+        let started = StreamWriter::try_new_with_options(sink, &schema, self.ipc.clone())
             .and_then(|mut w| w.flush().map(|()| w));
         let mut writer = match started {
             Ok(w) => w,
@@ -446,6 +512,7 @@ impl SignalWriter {
         self.stats.counters().bytes_written(good_len);
         Ok(OpenFile {
             name,
+            first_row,
             partial,
             opened_at: now,
             writer,

@@ -25,6 +25,7 @@ use crate::arrow::decode::decoder_for;
 use crate::arrow::drain::{self, DrainHandle, DrainOptions, DrainStatsSnapshot, FlushError};
 use crate::arrow::files::RetentionPolicy;
 use crate::arrow::stats::{StorageStats, StorageStatsSnapshot};
+use crate::arrow::tap::RowWatermarks;
 use crate::arrow::writer::{Compression, SignalWriter, StorageError, SyncPolicy, WriterOptions};
 use crate::config::{self, Config};
 use crate::otlp::forward::{ExporterStatsSnapshot, ForwardError};
@@ -91,6 +92,7 @@ impl ShutdownReport {
 struct Lane {
     ring: Arc<Ring>,
     storage: Arc<StorageStats>,
+    marks: Arc<RowWatermarks>,
     drain: Option<DrainHandle>,
 }
 
@@ -202,6 +204,7 @@ impl Pipeline {
             lanes.push(Lane {
                 ring,
                 storage,
+                marks: drain.watermarks(),
                 drain: Some(drain),
             });
         }
@@ -231,6 +234,11 @@ impl Pipeline {
     /// The ring that takes `signal`'s `Resource*` records (kind [`Signal::record_kind`]).
     pub fn ring(&self, signal: Signal) -> &Arc<Ring> {
         &self.lane(signal).ring
+    }
+
+    /// How far `signal`'s rows have been numbered and written (see [`crate::arrow::tap`]).
+    pub fn watermarks(&self, signal: Signal) -> &Arc<RowWatermarks> {
+        &self.lane(signal).marks
     }
 
     /// Counters of one signal.

@@ -32,6 +32,8 @@ pub enum StorageOp {
     Remove,
     /// Reading, cutting or completing a crashed `.partial` file.
     Recover,
+    /// Reading a stored file (its row numbers).
+    ReadFile,
 }
 
 impl StorageOp {
@@ -47,6 +49,7 @@ impl StorageOp {
             StorageOp::Rename => "renaming",
             StorageOp::Remove => "deleting",
             StorageOp::Recover => "recovering",
+            StorageOp::ReadFile => "reading",
         }
     }
 }
@@ -212,6 +215,7 @@ mod tests {
             (StorageOp::Rename, "renaming /d/x: "),
             (StorageOp::Remove, "deleting /d/x: "),
             (StorageOp::Recover, "recovering /d/x: "),
+            (StorageOp::ReadFile, "reading /d/x: "),
         ] {
             let e = StorageError::io(op, p, io::Error::from_raw_os_error(2));
             let s = e.to_string();

@@ -31,6 +31,8 @@ pub(crate) trait Fs: Send + Sync + fmt::Debug {
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
     /// Opens an existing file for reading and writing (recovery).
     fn open_rw(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
+    /// Opens an existing file for reading only (row numbers of the newest file).
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Makes renames and creations in `dir` durable (fsync of the directory).
@@ -107,6 +109,10 @@ impl Fs for RealFs {
         Ok(Box::new(f))
     }
 
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        Ok(Box::new(File::open(path)?))
+    }
+
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         fs::rename(from, to)
     }
@@ -155,6 +161,7 @@ mod faulty {
         List,
         CreateNew,
         OpenRw,
+        OpenRead,
         Rename,
         Remove,
         SyncDir,
@@ -264,6 +271,10 @@ mod faulty {
                 inner,
                 fs: self.clone(),
             }))
+        }
+        fn open_read(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+            self.check(Op::OpenRead)?;
+            RealFs.open_read(path)
         }
         fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
             self.check(Op::Rename)?;

@@ -113,17 +113,20 @@ pub(crate) fn recover_dir_with(
 
 /// Where the complete messages of a stream end.
 #[derive(Debug, Default)]
-struct Scan {
-    schema_seen: bool,
+pub(crate) struct Scan {
+    pub(crate) schema_seen: bool,
+    /// The schema's [`FIRST_ROW_KEY`](super::FIRST_ROW_KEY): absent, a number, or a value that
+    /// is not one (described).
+    pub(crate) first_row: Option<Result<u64, String>>,
     /// Start offset, end offset and row count of each complete record batch message.
-    batches: Vec<(u64, u64, u64)>,
+    pub(crate) batches: Vec<(u64, u64, u64)>,
     /// End of the last complete message (0 if none).
-    end: u64,
+    pub(crate) end: u64,
     /// A (modern) end-of-stream marker starts at `end`.
-    eos: bool,
+    pub(crate) eos: bool,
 }
 
-fn scan_messages<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Scan> {
+pub(crate) fn scan_messages<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Scan> {
     let mut s = Scan::default();
     let mut meta = Vec::new();
     let mut pos = 0u64;
@@ -165,7 +168,10 @@ fn scan_messages<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Scan> {
             break;
         }
         match message.header_type() {
-            MessageHeader::Schema if !s.schema_seen => s.schema_seen = true,
+            MessageHeader::Schema if !s.schema_seen => {
+                s.schema_seen = true;
+                s.first_row = super::rows::first_row_of(&message).transpose();
+            }
             MessageHeader::DictionaryBatch if s.schema_seen => {}
             MessageHeader::RecordBatch if s.schema_seen => {
                 let Some(rows) = message

@@ -31,7 +31,7 @@ use crate::config::{self, Config};
 use crate::otlp::forward::{ExporterStatsSnapshot, ForwardError};
 use crate::ring::{Ring, RingError, RingStats};
 use crate::signal::Signal;
-use forward::{BreakerCallback, ForwardLaneStats, Forwarder, Prepared, RowWatermarks};
+use forward::{BreakerCallback, ForwardLaneStats, Forwarder, Prepared};
 
 /// Why a pipeline could not start.
 #[derive(Debug)]
@@ -192,15 +192,17 @@ impl Pipeline {
             let mut writer =
                 SignalWriter::open(&config.output_dir, signal, options.clone(), storage.clone())
                     .map_err(PipelineError::Storage)?;
-            let dopts = drain_options(config);
+            let mut dopts = drain_options(config);
+            let mut tap = None;
             if let Some(p) = &prepared {
                 writer.set_deletion_gate(p.gate(signal));
-                // TEMPORARY until wt-drain is merged: floor, tap and watermarks.
-                let _ = (p.row_floor(signal), p.tap(signal));
+                dopts.first_row_floor = p.row_floor(signal);
+                tap = p.tap(signal);
             }
-            let drain = drain::spawn(ring.clone(), decoder_for(signal), writer, dopts)
-                .map_err(PipelineError::Thread)?;
-            marks.push(Arc::new(RowWatermarks::default()));
+            let drain =
+                drain::spawn_with_tap(ring.clone(), decoder_for(signal), writer, dopts, tap)
+                    .map_err(PipelineError::Thread)?;
+            marks.push(drain.watermarks());
             lanes.push(Lane {
                 ring,
                 storage,

@@ -61,7 +61,7 @@ use catchup::CatchupReader;
 use lane::{Lane, LaneOptions, Stop};
 use ledger::{CursorLoad, Ledger, read_cursor};
 use queue::{LiveQueue, Tap};
-pub(crate) use seam::{RecordTap, RowWatermarks};
+use seam::{RecordTap, RowWatermarks};
 use stats::LaneStats;
 
 /// Called on every breaker transition of every endpoint, on the forwarder thread (keep it

@@ -341,8 +341,7 @@ fn sigint_right_after_sending_still_writes_everything_accepted() {
         assert!(v.get("level").is_some(), "{line}");
     }
     assert!(
-        log.iter()
-            .any(|l| l.contains("no forward cursor yet")),
+        log.iter().any(|l| l.contains("no forward cursor yet")),
         "{log:#?}"
     );
     assert!(

@@ -397,14 +397,20 @@ fn render_forward(p: &mut Page, lanes: &[ForwardLaneStats]) {
             "counter",
             "Items handed to the transport, by path (live from the drain, catchup from the files).",
             "path",
-            &[("live", |s| s.live_items_sent), ("catchup", |s| s.catchup_items_sent)],
+            &[
+                ("live", |s| s.live_items_sent),
+                ("catchup", |s| s.catchup_items_sent),
+            ],
         ),
         (
             "forward_signal_items_acked_total",
             "counter",
             "Items the endpoint acknowledged (all), and of those the ones read from the files (catchup).",
             "path",
-            &[("all", |s| s.items_accepted), ("catchup", |s| s.catchup_items_accepted)],
+            &[
+                ("all", |s| s.items_accepted),
+                ("catchup", |s| s.catchup_items_accepted),
+            ],
         ),
         (
             "forward_signal_items_not_sent_total",
@@ -467,7 +473,10 @@ fn render_forward(p: &mut Page, lanes: &[ForwardLaneStats]) {
     for (name, kind, help, get) in simple {
         p.family(name, kind, help);
         for l in lanes {
-            let labels = [("endpoint", l.endpoint.as_str()), ("signal", l.signal.as_str())];
+            let labels = [
+                ("endpoint", l.endpoint.as_str()),
+                ("signal", l.signal.as_str()),
+            ];
             p.sample(name, &labels, get(l));
         }
     }

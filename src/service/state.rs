@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use super::health::Health;
 use super::metrics::MetricsInput;
-use crate::otlp::{ReceiverContext, Transport};
 use crate::otlp::forward::ExporterStatsSnapshot;
+use crate::otlp::{ReceiverContext, Transport};
 use crate::pipeline::forward::ForwardLaneStats;
 use crate::pipeline::{Pipeline, ShutdownReport, SignalStats};
 use crate::signal::Signal;

@@ -5,11 +5,11 @@
 
 use std::future::Future;
 
-pub(crate) use crate::otlp::forward::{ExportOutcome, ExportRequest, Exporter, RequestBuilder};
 #[cfg(test)]
 pub(crate) use crate::arrow::files::FIRST_ROW_KEY;
 pub(crate) use crate::arrow::files::{first_row, row_range};
 pub(crate) use crate::arrow::tap::{RecordTap, RowWatermarks};
+pub(crate) use crate::otlp::forward::{ExportOutcome, ExportRequest, Exporter, RequestBuilder};
 
 /// One endpoint as the scheduler sees it: [`Exporter`] in production, fakes in tests.
 pub(crate) trait Transport: Clone + 'static {
@@ -29,4 +29,3 @@ impl Transport for Exporter {
         Exporter::is_available(self)
     }
 }
-

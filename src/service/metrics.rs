@@ -391,7 +391,15 @@ fn render_forward(p: &mut Page, lanes: &[ForwardLaneStats]) {
         return;
     }
     type Get = fn(&ForwardLaneStats) -> u64;
-    let labelled: [(&str, &str, &str, &str, &[(&str, Get)]); 3] = [
+    /// name, type, help, label key, (label value, value) per sample.
+    type Labelled = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [(&'static str, Get)],
+    );
+    let labelled: [Labelled; 3] = [
         (
             "forward_signal_items_sent_total",
             "counter",

@@ -165,7 +165,7 @@ impl CatchupReader {
         if gap.is_empty() {
             return Step::NotYet;
         }
-        match self.try_next(gap.clone(), written, true) {
+        match self.try_next(gap.clone(), true) {
             Ok(step) => step,
             Err(e) => {
                 tracing::warn!(signal = %self.signal, error = %e,
@@ -176,7 +176,7 @@ impl CatchupReader {
         }
     }
 
-    fn try_next(&mut self, gap: Range<u64>, written: u64, retry: bool) -> std::io::Result<Step> {
+    fn try_next(&mut self, gap: Range<u64>, retry: bool) -> std::io::Result<Step> {
         // Is the open file positioned at or before the gap, and does it hold it?
         let usable = self.open.as_ref().is_some_and(|o| {
             let at = o.batch.as_ref().map_or(o.next, |(_, first)| *first);
@@ -203,7 +203,7 @@ impl CatchupReader {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && retry => {
                     // Renamed (.partial -> .arrow) or deleted meanwhile: list again.
                     self.index.clear();
-                    return self.try_next(gap, written, false);
+                    return self.try_next(gap, false);
                 }
                 Err(e) => return Err(e),
             };
@@ -263,7 +263,7 @@ impl CatchupReader {
                         .find(|&r| r > file_first);
                     return Ok(match later {
                         Some(r) if r <= gap.start && retry => {
-                            return self.try_next(gap, written, false);
+                            return self.try_next(gap, false);
                         }
                         Some(r) if r > gap.start => Step::Missing {
                             rows: gap.start..r.min(gap.end),
@@ -274,7 +274,7 @@ impl CatchupReader {
                         // holding rows below `written` existed before it was loaded, so these
                         // rows were numbered but never stored (a previous run lost them at
                         // its shutdown). A second listing rules out a race with a rename.
-                        None if retry => return self.try_next(gap, written, false),
+                        None if retry => return self.try_next(gap, false),
                         None => Step::Missing {
                             rows: gap.clone(),
                             why: "not in any stored file (lost before it was written)",

@@ -118,6 +118,7 @@ impl RangeSet {
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // lists of ranges, one of them
 mod tests {
     use super::*;
 

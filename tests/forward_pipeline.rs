@@ -302,3 +302,43 @@ fn a_restarted_pipeline_resumes_at_its_cursor() {
     });
     drop(p);
 }
+
+#[test]
+fn files_deleted_for_max_total_bytes_before_forwarding_are_counted_as_lost() {
+    let rt = runtime();
+    let mut up = rt.block_on(Upstream::start());
+    let url = up.url();
+    rt.block_on(up.stop());
+    let dir = TempDir::new("retention");
+    let mut c = config(&dir.0, &url);
+    // Tiny files and a tiny disk budget: retention must delete files nobody forwarded yet.
+    c.storage.max_file_bytes = 16 << 10;
+    c.storage.max_total_bytes = 64 << 10;
+    let p = Pipeline::start(&c).unwrap();
+    const TOTAL: u64 = 20_000;
+    for i in 0..TOTAL / 500 {
+        write_spans(p.ring(Signal::Traces), i * 500, 500);
+        eventually("the chunk is stored", || {
+            p.stats(Signal::Traces).storage.rows_written >= (i + 1) * 500
+        });
+    }
+    eventually("retention deleted files", || {
+        p.stats(Signal::Traces).storage.retention_deleted_files > 0
+    });
+    rt.block_on(up.restart());
+    eventually("the cursor reaches the end", || {
+        p.forward_stats()[0].cursor == TOTAL
+    });
+    let st = p.forward_stats()[0].clone();
+    let arrived = counts(&up).len() as u64;
+    println!("arrived {arrived}, stats {st:#?}");
+    assert!(st.rows_retention_lost > 0, "{st:?}");
+    // Every row either arrived or is counted as lost; nothing is silently skipped.
+    assert_eq!(
+        arrived + st.rows_retention_lost + st.rows_missing,
+        TOTAL,
+        "{st:?}"
+    );
+    assert_eq!(st.items_dropped, 0);
+    drop(p);
+}

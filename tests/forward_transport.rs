@@ -681,6 +681,47 @@ async fn tls_with_a_custom_ca() {
 }
 
 #[tokio::test]
+async fn mutual_tls_with_a_client_certificate() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/forward_tls");
+    let client_ca = std::fs::read(format!("{dir}/client-ca.pem")).unwrap();
+    let up = Upstream::start_mtls(CERT, KEY, &client_ca).await;
+    for protocol in PROTOCOLS {
+        let mut e = endpoint(&up.url(), protocol);
+        e.tls.ca_path = Some(CA.into());
+        e.tls.client_cert_path = Some(format!("{dir}/client.pem").into());
+        e.tls.client_key_path = Some(format!("{dir}/client.key").into());
+        let ex = exporter(&e, &retry(), &no_breaker());
+        assert_eq!(
+            ex.export(traces("mtls").0).await,
+            accepted(),
+            "{protocol:?}"
+        );
+
+        // Without the certificate the handshake fails: retried, then deferred, never received.
+        let before = up.request_count();
+        let mut anonymous = e.clone();
+        anonymous.tls.client_cert_path = None;
+        anonymous.tls.client_key_path = None;
+        let mut r = retry();
+        r.max_elapsed = Duration::from_millis(100);
+        let ex = exporter(&anonymous, &r, &no_breaker());
+        assert!(matches!(
+            ex.export(traces("anon").0).await,
+            ExportOutcome::Deferred { .. }
+        ));
+        assert_eq!(up.request_count(), before);
+
+        // Half a key pair is refused at `new`.
+        let mut half = e.clone();
+        half.tls.client_key_path = None;
+        let err = Exporter::new(&half, &r, &no_breaker())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("client_key_path"), "{err}");
+    }
+}
+
+#[tokio::test]
 async fn in_flight_is_bounded_and_grpc_reuses_one_connection() {
     let up = Upstream::start().await;
     up.set_default(Reply::delay(Duration::from_millis(200), Reply::Ok));
@@ -703,4 +744,69 @@ async fn in_flight_is_bounded_and_grpc_reuses_one_connection() {
         1,
         "one HTTP/2 connection for every request"
     );
+}
+
+/// The exporter against otlp-arrow's own receivers (tonic gRPC server, hyper HTTP server),
+/// gzip on, cleartext and TLS: the hand-written gRPC framing interoperates with tonic, and
+/// the receivers store the forwarded records byte for byte.
+#[tokio::test]
+async fn interop_with_the_otlp_arrow_receivers() {
+    use otlp_arrow::otlp::{ReceiverContext, ReceiverLimits, TlsIdentity, serve_grpc, serve_http};
+    use otlp_arrow::ring::Ring;
+
+    let limits = ReceiverLimits {
+        max_message_bytes: 4 << 20,
+        max_decompressed_bytes: 32 << 20,
+        retry_after: Duration::from_secs(1),
+        wait_for_room: Duration::ZERO,
+    };
+    for tls in [false, true] {
+        for protocol in PROTOCOLS {
+            let ring = || Arc::new(Ring::with_capacity(1 << 20).unwrap());
+            let mut ctx = ReceiverContext::with_limits(limits, ring(), ring(), ring());
+            if tls {
+                ctx = ctx.with_tls(TlsIdentity::from_pem(CERT, KEY).unwrap());
+            }
+            let ctx = Arc::new(ctx);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            let server = match protocol {
+                ForwardProtocol::Grpc => {
+                    let task = tokio::spawn(serve_grpc(Arc::clone(&ctx), listener, shutdown));
+                    tokio::spawn(async move { task.await.unwrap().map_err(|e| e.to_string()) })
+                }
+                ForwardProtocol::Http => {
+                    let task = tokio::spawn(serve_http(Arc::clone(&ctx), listener, shutdown));
+                    tokio::spawn(async move { task.await.unwrap().map_err(|e| e.to_string()) })
+                }
+            };
+            let url = if tls {
+                format!("https://localhost:{port}")
+            } else {
+                format!("http://127.0.0.1:{port}")
+            };
+            let mut e = endpoint(&url, protocol);
+            e.compression = ForwardCompression::Gzip;
+            if tls {
+                e.tls.ca_path = Some(CA.into());
+            }
+            let ex = exporter(&e, &retry(), &no_breaker());
+            let (req, expected) = traces("interop");
+            assert_eq!(ex.export(req).await, accepted(), "{protocol:?} tls={tls}");
+
+            let mut stored = Vec::new();
+            let ring = ctx.ring(Signal::Traces);
+            let mut consumer = ring.consumer().unwrap();
+            consumer.read(usize::MAX, |_, record| {
+                stored.push(ResourceSpans::decode(record).unwrap());
+            });
+            assert_eq!(stored, expected.resource_spans, "{protocol:?} tls={tls}");
+            stop.send(()).unwrap();
+            server.await.unwrap().unwrap();
+        }
+    }
 }

@@ -192,6 +192,19 @@ impl Upstream {
 
     /// TLS with this certificate chain and key (PEM), ALPN `h2` and `http/1.1`.
     pub async fn start_tls(cert_pem: &[u8], key_pem: &[u8]) -> Upstream {
+        Upstream::start_tls_inner(cert_pem, key_pem, None).await
+    }
+
+    /// TLS that requires a client certificate issued by `client_ca_pem` (mutual TLS).
+    pub async fn start_mtls(cert_pem: &[u8], key_pem: &[u8], client_ca_pem: &[u8]) -> Upstream {
+        Upstream::start_tls_inner(cert_pem, key_pem, Some(client_ca_pem)).await
+    }
+
+    async fn start_tls_inner(
+        cert_pem: &[u8],
+        key_pem: &[u8],
+        client_ca_pem: Option<&[u8]>,
+    ) -> Upstream {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
         let certs = CertificateDer::pem_slice_iter(cert_pem)
@@ -199,12 +212,26 @@ impl Upstream {
             .unwrap();
         let key = PrivateKeyDer::from_pem_slice(key_pem).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
             .unwrap();
+        let builder = match client_ca_pem {
+            None => builder.with_no_client_auth(),
+            Some(pem) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in CertificateDer::pem_slice_iter(pem) {
+                    roots.add(cert.unwrap()).unwrap();
+                }
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .unwrap();
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let mut config = builder.with_single_cert(certs, key).unwrap();
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Upstream::bind("127.0.0.1:0".parse().unwrap(), Some(Arc::new(config))).await
     }

@@ -367,6 +367,15 @@ impl Exporter {
                     server_delay,
                 } => {
                     let _ = permit.failure(now);
+                    // An attempt the deadline cut short says less than the error before it.
+                    let message = match last_error.take() {
+                        Some(previous)
+                            if timeout < inner.timeout && message.starts_with("timed out") =>
+                        {
+                            format!("{previous}; the last attempt was cut off by the deadline")
+                        }
+                        _ => message,
+                    };
                     let delay = backoff.next(server_delay);
                     tracing::debug!(
                         endpoint = %inner.name,

@@ -53,6 +53,15 @@ impl RequestBuilder {
         }
     }
 
+    /// A builder with the limits of `endpoint` (`max_request_bytes`, `max_request_items`).
+    pub fn for_endpoint(signal: Signal, endpoint: &crate::config::ForwardEndpoint) -> Self {
+        RequestBuilder::new(
+            signal,
+            usize::try_from(endpoint.max_request_bytes).unwrap_or(usize::MAX),
+            u64::from(endpoint.max_request_items),
+        )
+    }
+
     /// Appends `record` (holding `items` items). `false` (and nothing appended) when the record
     /// would exceed a limit and the builder is not empty; a single record over the limit is
     /// still accepted alone.
@@ -219,6 +228,16 @@ mod tests {
         // `first` is still intact although the buffer was reused.
         let decoded = ExportTraceServiceRequest::decode(first.body).unwrap();
         assert_eq!(decoded.resource_spans.len(), 2);
+    }
+
+    #[test]
+    fn endpoint_limits() {
+        let mut e = crate::config::ForwardEndpoint::new("http://c:4317");
+        e.max_request_items = 2;
+        let mut b = RequestBuilder::for_endpoint(Signal::Metrics, &e);
+        assert_eq!(b.signal(), Signal::Metrics);
+        assert!(b.try_push(b"", 2));
+        assert!(!b.try_push(b"", 1));
     }
 
     #[test]

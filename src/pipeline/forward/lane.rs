@@ -135,6 +135,8 @@ pub(crate) struct Lane<T> {
     pub(crate) floor: Arc<AtomicU64>,
     pub(crate) stats: Arc<LaneStats>,
     pub(crate) options: LaneOptions,
+    /// Reused for every live request (it keeps its buffer's spare capacity).
+    pub(crate) builder: Option<RequestBuilder>,
 }
 
 /// The loop's working state.
@@ -300,20 +302,10 @@ impl<T: Transport> Lane<T> {
                 }
             };
             match kind {
-                Kind::Live => {
-                    let mut b = RequestBuilder::new(
-                        self.signal,
-                        self.options.max_request_bytes,
-                        self.options.max_request_items,
-                    );
-                    let rows = self
-                        .queue
-                        .take_while(|rec| b.try_push(&rec.bytes, u64::from(rec.rows)));
-                    if b.is_empty() {
-                        continue;
-                    }
-                    return Some((Kind::Live, rows, b.take()));
-                }
+                Kind::Live => match self.live_request() {
+                    Some(r) => return Some(r),
+                    None => continue,
+                },
                 Kind::Catchup => {
                     let gap = catchup?;
                     match self.catchup.next_request(gap, written) {
@@ -333,23 +325,31 @@ impl<T: Transport> Lane<T> {
                                 return None;
                             }
                             // Let live go; catch-up tries again after the next poll.
-                            let mut b = RequestBuilder::new(
-                                self.signal,
-                                self.options.max_request_bytes,
-                                self.options.max_request_items,
-                            );
-                            let rows = self
-                                .queue
-                                .take_while(|rec| b.try_push(&rec.bytes, u64::from(rec.rows)));
-                            if b.is_empty() {
-                                return None;
-                            }
-                            return Some((Kind::Live, rows, b.take()));
+                            return self.live_request();
                         }
                     }
                 }
             }
         }
+    }
+
+    /// A request of the queued live records (whole records, contiguous rows, within the
+    /// limits); `None` when nothing is queued.
+    fn live_request(&mut self) -> Option<(Kind, Range<u64>, ExportRequest)> {
+        let b = self.builder.get_or_insert_with(|| {
+            RequestBuilder::new(
+                self.signal,
+                self.options.max_request_bytes,
+                self.options.max_request_items,
+            )
+        });
+        let rows = self
+            .queue
+            .take_while(|rec| b.try_push(&rec.bytes, u64::from(rec.rows)));
+        if b.is_empty() {
+            return None;
+        }
+        Some((Kind::Live, rows, b.take()))
     }
 
     fn outcome(

@@ -250,6 +250,7 @@ impl Prepared {
                 floor: self.floors[l.signal as usize].clone(),
                 stats: l.stats,
                 options,
+                builder: None,
             });
         }
         let runtime = self.runtime;

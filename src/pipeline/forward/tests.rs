@@ -209,6 +209,7 @@ impl Setup {
             floor: self.floor.clone(),
             stats: self.stats.clone(),
             options: self.options.clone(),
+            builder: None,
         }
     }
 

@@ -280,7 +280,7 @@ fn drive(
     })
 }
 
-fn request(first: u64, items: u64) -> ExportTraceServiceRequest {
+pub(crate) fn request(first: u64, items: u64) -> ExportTraceServiceRequest {
     let kv = |k: &str, v: &str| KeyValue {
         key: k.into(),
         value: Some(AnyValue {
@@ -347,7 +347,7 @@ fn span_ids(dir: &Path) -> Result<(u64, u64), String> {
 }
 
 /// The value of the first sample of `family` whose labels contain `label`.
-fn sample(page: &str, family: &str, label: &str) -> Option<u64> {
+pub(crate) fn sample(page: &str, family: &str, label: &str) -> Option<u64> {
     page.lines()
         .filter(|l| l.starts_with(&format!("{family}{{")))
         .find(|l| l.contains(label))
@@ -355,7 +355,7 @@ fn sample(page: &str, family: &str, label: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+pub(crate) fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     write!(

@@ -74,6 +74,7 @@ usage: otlp-arrow-load MODE [--flag value]...
                    --server target/release/otlp-arrow   --keep false
   forward-throughput otlp-arrow forwarding (catch-up) vs opentelemetry-otlp's SpanExporter,
                    same spans, same upstream kind: --spans 400000 --runs 3 --server PATH
+                   --upstream serve|sink (serve)
 ";
 
 fn main() -> ExitCode {

@@ -40,16 +40,61 @@ pub(crate) fn main(words: &[String]) -> Result<bool, String> {
     );
     let spans = a.parsed("spans", 400_000u64)?;
     let runs = a.parsed("runs", 3usize)?;
+    let sink = match a.take("upstream").as_deref() {
+        None | Some("serve") => false,
+        Some("sink") => true,
+        Some(other) => return Err(format!("--upstream {other:?}: serve or sink")),
+    };
     a.finish()?;
     let dir = std::env::temp_dir().join(format!("otlp-arrow-fwd-tput-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let result = run(&server, &dir, spans, runs);
+    let result = run(&server, &dir, spans, runs, sink);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-fn run(server: &Path, dir: &Path, spans: u64, runs: usize) -> Result<bool, String> {
+/// An upstream: `otlp-arrow serve` (stores, counts rows on `/metrics`) or the load tool's
+/// decode-and-discard sink (isolates the senders).
+fn upstream(
+    server: &Path,
+    sink: bool,
+    out: &Path,
+    log: &Path,
+) -> Result<(Child, Vec<SocketAddr>), String> {
+    let a = addrs()?;
+    let mut child = if sink {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let f = std::fs::File::create(log).map_err(|e| e.to_string())?;
+        let f2 = f.try_clone().map_err(|e| e.to_string())?;
+        Child(
+            Command::new(exe)
+                .args(["sink", "--grpc-addr", &a[0].to_string()])
+                .args(["--http-addr", &a[1].to_string()])
+                .stdin(Stdio::null())
+                .stdout(f)
+                .stderr(f2)
+                .spawn()
+                .map_err(|e| e.to_string())?,
+        )
+    } else {
+        serve(server, out, &a, None, log)?
+    };
+    if sink {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect_timeout(&a[0], Duration::from_millis(200)).is_err() {
+            if Instant::now() > deadline {
+                return Err("the sink did not start".into());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    } else {
+        child.wait_ready(a[0], a[2])?;
+    }
+    Ok((child, a))
+}
+
+fn run(server: &Path, dir: &Path, spans: u64, runs: usize, sink: bool) -> Result<bool, String> {
     let items = 100u64;
     // 1. The backlog.
     let backlog = dir.join("backlog");
@@ -67,15 +112,12 @@ fn run(server: &Path, dir: &Path, spans: u64, runs: usize) -> Result<bool, Strin
         // 2. otlp-arrow catching up from its files (a copy of the backlog: no cursor yet).
         let fw_dir = dir.join(format!("fw-{round}"));
         copy_dir(&backlog, &fw_dir)?;
-        let ua = addrs()?;
-        let mut up = serve(
+        let (up, ua) = upstream(
             server,
+            sink,
             &dir.join(format!("up-a-{round}")),
-            &ua,
-            None,
             &dir.join("up.log"),
         )?;
-        up.wait_ready(ua[0], ua[2])?;
         let config = dir.join("fw.toml");
         std::fs::write(
             &config,
@@ -103,20 +145,19 @@ fn run(server: &Path, dir: &Path, spans: u64, runs: usize) -> Result<bool, Strin
         let took = start.elapsed();
         ours.push(spans as f64 / took.as_secs_f64());
         fw.stop()?;
-        wait_rows(ua[2], spans)?;
+        if !sink {
+            wait_rows(ua[2], spans)?;
+        }
         up.stop()?;
 
         // 3. opentelemetry-otlp, same spans, same kind of upstream.
         for (batch, out) in [(512usize, &mut sdk512), (8192, &mut sdk8192)] {
-            let ub = addrs()?;
-            let mut up = serve(
+            let (up, ub) = upstream(
                 server,
+                sink,
                 &dir.join(format!("up-b-{round}-{batch}")),
-                &ub,
-                None,
                 &dir.join("up-b.log"),
             )?;
-            up.wait_ready(ub[0], ub[2])?;
             let batches = span_data(spans, batch);
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -136,7 +177,9 @@ fn run(server: &Path, dir: &Path, spans: u64, runs: usize) -> Result<bool, Strin
                 Ok::<_, String>(start.elapsed())
             })?;
             out.push(spans as f64 / took.as_secs_f64());
-            wait_rows(ub[2], spans)?;
+            if !sink {
+                wait_rows(ub[2], spans)?;
+            }
             up.stop()?;
         }
         eprintln!(
@@ -149,7 +192,8 @@ fn run(server: &Path, dir: &Path, spans: u64, runs: usize) -> Result<bool, Strin
         v[v.len() / 2]
     };
     let (o, s1, s2) = (med(ours), med(sdk512), med(sdk8192));
-    println!("| sender | spans/s (median of {runs}) | vs otlp-arrow |");
+    let kind = if sink { "sink" } else { "otlp-arrow serve" };
+    println!("| sender (upstream: {kind}) | spans/s (median of {runs}) | vs otlp-arrow |");
     println!("|---|---|---|");
     println!("| otlp-arrow forwarder (catch-up from files, gRPC) | {o:.0} | 1.00 |");
     println!(

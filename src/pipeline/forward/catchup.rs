@@ -115,19 +115,18 @@ impl CatchupReader {
             Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => Vec::new(),
             Err(e) => return Err(std::io::Error::other(e.to_string())),
         };
+        let known_rows: std::collections::HashMap<&PathBuf, u64> =
+            self.index.iter().map(|i| (&i.path, i.first_row)).collect();
         let mut index = Vec::with_capacity(listed.len());
+        let mut unnumbered = 0;
         for f in listed {
-            let known = self
-                .index
-                .iter()
-                .find(|i| i.path == f.path)
-                .map(|i| i.first_row);
+            let known = known_rows.get(&f.path).copied();
             let first = match known {
                 Some(r) => Some(r),
                 None => match first_row(&f.path) {
                     Ok(Some(r)) => Some(r),
                     Ok(None) => {
-                        self.unnumbered_files += 1;
+                        unnumbered += 1;
                         None
                     }
                     // Renamed or deleted since the listing: the next refresh sees it.
@@ -136,7 +135,7 @@ impl CatchupReader {
                         // A `.partial` whose schema is not written yet is normal; others are
                         // logged and skipped (their rows are reported missing).
                         if f.state == FileState::Finalized {
-                            self.unnumbered_files += 1;
+                            unnumbered += 1;
                             tracing::warn!(path = %f.path.display(), error = %e,
                                 "catch-up skips a file whose first row cannot be read");
                         }
@@ -154,7 +153,9 @@ impl CatchupReader {
         }
         // Row order is the order of names; keep it robust against a copied file anyway.
         index.sort_by_key(|i| i.first_row);
+        drop(known_rows);
         self.index = index;
+        self.unnumbered_files = unnumbered;
         Ok(())
     }
 

@@ -225,9 +225,19 @@ impl<T: Transport> Lane<T> {
         self.ledger
     }
 
-    /// Moves queue gaps and newly stored pre-start rows into `run.gaps`.
+    /// Moves queue gaps and newly stored pre-start rows into `run.gaps` (minus rows the
+    /// ledger has acknowledged already: ranges acknowledged out of order before a restart).
     fn collect_gaps(&self, run: &mut Run, written: u64) {
         self.queue.take_gaps(&mut run.gaps);
+        if run.initial_from.is_some() {
+            self.collect_initial(run, written);
+            for r in self.ledger.acked_above().iter() {
+                run.gaps.remove(r);
+            }
+        }
+    }
+
+    fn collect_initial(&self, run: &mut Run, written: u64) {
         if let Some(from) = run.initial_from {
             // `written` was loaded before `first_seen`: the drain offers a record before its
             // rows can be written, so rows below `written` that are not at or after the first

@@ -23,12 +23,13 @@
 //! a row is only ever marked done when the endpoint acknowledged it, or when it was dropped
 //! after a non-retryable answer (counted in `items_dropped`), rejected in a partial success
 //! (`items_rejected`), or found in no stored file (`rows_missing`, `rows_retention_lost`).
-//! Duplicates come from (1) requests acknowledged above a hole in the ledger when the process
-//! stops or crashes (the persisted cursor is below them, so they are sent again), (2) requests
-//! in flight at a crash or at the end of the shutdown deadline, and (3) a request that timed
-//! out or failed on a connection reset after the endpoint had stored it. (1) and (2) together
-//! are bounded by `max_in_flight` requests of at most `max_request_items` items per lane and
-//! restart; (3) by the retries of each deferred request.
+//! The ledger (cursor and the ranges acknowledged out of order above it) is persisted after
+//! every acknowledgement, so duplicates come only from (1) requests in flight at a crash or at
+//! the end of the shutdown grace (at most `max_in_flight` requests of `max_request_items` items
+//! per lane and restart), (2) a request that timed out or failed on a connection reset after
+//! the endpoint had stored it (bounded by the retries of that request), and (3) more than
+//! `MAX_PERSISTED_RANGES` (1024) holes above the cursor at a crash (the ranges beyond are
+//! resent).
 //!
 //! A cursor file that is missing or corrupt counts as cursor 0: the lane starts from the
 //! oldest file on disk (rows older than that are counted as missing).
@@ -158,7 +159,7 @@ impl Prepared {
                 let load = read_cursor(&path);
                 let name = exporters[i].name().to_owned();
                 match &load {
-                    CursorLoad::Loaded(_) => {}
+                    CursorLoad::Loaded(..) => {}
                     CursorLoad::Missing => tracing::info!(%signal, endpoint = %name,
                         "no forward cursor yet: forwarding starts from the oldest stored file"),
                     CursorLoad::Corrupt(why) => tracing::warn!(%signal, endpoint = %name,
@@ -171,7 +172,7 @@ impl Prepared {
                     name,
                     signal,
                     queue: LiveQueue::new(queue_bytes),
-                    ledger: Ledger::new(Some(path), load.cursor()),
+                    ledger: Ledger::resume(path, &load),
                     stats: Arc::new(LaneStats::default()),
                 });
             }

@@ -193,6 +193,7 @@ impl Ledger {
     }
 
     /// Whether the file is behind the state (a write failed).
+    #[cfg(test)]
     pub(crate) fn is_dirty(&self) -> bool {
         self.dirty
     }
@@ -246,6 +247,7 @@ impl Ledger {
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // lists of ranges, one of them
 mod tests {
     use super::*;
 

@@ -60,7 +60,7 @@ fn defaults_follow_the_contract() {
     assert_eq!(c.storage.max_file_age, Duration::from_secs(300));
     assert_eq!(c.storage.retention, Duration::from_secs(7 * 86_400));
     assert_eq!(c.storage.max_total_bytes, 1 << 30);
-    assert_eq!(c.storage.compression, Compression::None);
+    assert_eq!(c.storage.compression, Compression::Lz4);
     assert_eq!(c.storage.fsync, Fsync::OnFinalize);
     assert_eq!(c.shutdown.deadline, Duration::from_secs(10));
     assert_eq!(
@@ -865,7 +865,7 @@ fn env_overrides_scalar_keys_in_every_section() {
         ("OTLP_ARROW_RECEIVER_TLS_KEY_PATH", "/k.pem"),
         ("OTLP_ARROW_RING_TRACES", "64MiB"),
         ("OTLP_ARROW_RING_LOGS", "65536"),
-        ("OTLP_ARROW_STORAGE_COMPRESSION", "lz4"),
+        ("OTLP_ARROW_STORAGE_COMPRESSION", "zstd"),
         ("OTLP_ARROW_STORAGE_MAX_BATCH_ROWS", "100"),
         ("OTLP_ARROW_STORAGE_RETENTION", "1d"),
         ("OTLP_ARROW_SHUTDOWN_DEADLINE", "3s"),
@@ -884,7 +884,7 @@ fn env_overrides_scalar_keys_in_every_section() {
     assert_eq!((c.ring.traces, c.ring.logs), (64 << 20, 65536));
     assert_eq!(
         (c.storage.compression, c.storage.max_batch_rows),
-        (Compression::Lz4, 100)
+        (Compression::Zstd, 100)
     );
     assert_eq!(c.storage.retention, Duration::from_secs(86_400));
     assert_eq!(c.shutdown.deadline, Duration::from_secs(3));
@@ -936,7 +936,7 @@ fn empty_env_value_resets_to_default() {
         ("OTLP_ARROW_RECEIVER_TLS_CERT_PATH", ""),
     ])
     .unwrap();
-    assert_eq!(c.storage.compression, Compression::None);
+    assert_eq!(c.storage.compression, Compression::Lz4);
     assert_eq!(c.receiver.tls.cert_path, None);
     assert!(c.receiver.tls.key_path.is_some());
 }

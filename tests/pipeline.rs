@@ -648,3 +648,35 @@ fn written_does_not_advance_while_writes_fail() {
     assert_eq!(p.shutdown().lost(), 0);
     assert_numbered(dir.path(), Signal::Traces, 0, 40, 0);
 }
+
+#[test]
+fn concurrent_flushes_all_complete_and_each_covers_what_was_committed_before_it() {
+    let dir = TempDir::new("pipe-flushes");
+    let p = Pipeline::start(&config(dir.path())).unwrap();
+    let marks = p.watermarks(Signal::Traces).clone();
+    let sub = dir.path().join("traces");
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let (p, marks, sub) = (&p, &marks, &sub);
+            s.spawn(move || {
+                for k in 0..10u64 {
+                    let first = (t * 10 + k) * 20;
+                    write_spans(p.ring(Signal::Traces), first, 20).unwrap();
+                    p.flush(Duration::from_secs(30)).unwrap();
+                    // This thread's spans were committed before its flush: they are stored.
+                    assert!(marks.written() >= 20);
+                    let ids = readable_ids(sub);
+                    for id in first + 1..=first + 20 {
+                        assert!(ids.binary_search(&id).is_ok(), "span {id} not stored");
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(marks.written(), 800);
+    assert_eq!(
+        span_ids(&finalized_batches(dir.path(), Signal::Traces)),
+        (1..=800).collect::<Vec<_>>()
+    );
+    assert_eq!(p.shutdown().lost(), 0);
+}

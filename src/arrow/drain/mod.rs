@@ -1,36 +1,47 @@
-//! The drain thread: moves one signal's records from its ring into Arrow files.
+//! The drain: moves one signal's records from its ring into Arrow files, on two threads.
 //!
-//! One drain thread per signal is the ring's one consumer. It reads committed records, decodes
-//! each straight into the decoder's Arrow builders, cuts a batch when `max_batch_rows` rows are
-//! buffered or the oldest buffered row is `flush_interval` old (whichever comes first), and hands
-//! the batch to its [`SignalWriter`]. It promises:
+//! The **drain thread** is the ring's one consumer. It reads committed records, decodes each
+//! straight into the decoder's Arrow builders, cuts a batch when `max_batch_rows` rows are
+//! buffered or the oldest buffered row is `flush_interval` old (whichever comes first), and
+//! hands the batch to the signal's **writer thread** (`writer_thread`), which owns the
+//! [`SignalWriter`] and does the IPC encoding, compression and `write(2)`. The hand-off queue
+//! holds one batch, so decoding the next batch and writing this one overlap on two cores. It
+//! promises:
 //!
 //! - **Nothing accepted disappears silently.** A batch the writer could not store (full disk,
-//!   directory removed, ...) is kept and retried with backoff; while it waits, the thread reads
-//!   nothing more, so records wait in the ring and what the ring cannot hold is refused to
-//!   producers (`Full`, counted there). A record that does not decode is counted in
-//!   `decode_errors`. At shutdown, whatever could not be written before the deadline is counted in
-//!   `lost_rows` / `lost_records`.
+//!   directory removed, ...) is kept and retried with backoff; while it waits, the queue stays
+//!   full, the drain thread reads nothing more, so records wait in the ring and what the ring
+//!   cannot hold is refused to producers (`Full`, counted there). A record that does not decode
+//!   is counted in `decode_errors`. At shutdown, whatever could not be written before the
+//!   deadline (decoded, queued or being retried) is counted in `lost_rows`, records never read
+//!   in `lost_records`.
+//! - **Order is kept.** Batches are stored in the order their rows were decoded, one at a time.
 //! - **`flush` means on disk.** [`DrainHandle::flush`] returns once every record committed
-//!   before the call is in a finalized `.arrow` file (or reports why not).
-//! - **Bounded memory.** At most one batch of about `max_batch_rows` rows is buffered, plus the
-//!   ring itself.
+//!   before the call is in a finalized `.arrow` file (or reports why not: a batch the writer
+//!   cannot store is retried at once, and its error returned if it fails again).
+//! - **Bounded memory.** At most about three batches of `max_batch_rows` rows are buffered (one
+//!   being decoded, one queued, one being written), plus the ring itself.
 //! - **Every row has a global number** ([`crate::arrow::tap`]): rows are numbered in the order
 //!   they decode, from the writer's [`next_row`](SignalWriter::next_row) (raised to
 //!   [`DrainOptions::first_row_floor`]) on, and every file records the number of its first
-//!   row. An optional [`RecordTap`] is offered each decoded record with its row range, on this
-//!   thread, before the record's bytes are released in the ring; [`DrainHandle::watermarks`]
-//!   says how far decoding and writing have got.
+//!   row. An optional [`RecordTap`] is offered each decoded record with its row range, on the
+//!   drain thread, before the record's bytes are released in the ring;
+//!   [`DrainHandle::watermarks`] says how far decoding and writing have got (`written` moves
+//!   on the writer thread, after each stored batch).
 //!
-//! The thread never spins: when the ring is empty it sleeps with growing pauses (capped by
-//! `idle_max`), and a flush or a stop request wakes it at once through a condition variable.
-//! That wake-up is outside the producers' hot path (producers never notify).
+//! Neither thread spins: when the ring is empty the drain thread sleeps with growing pauses
+//! (capped by `idle_max`), and a flush or a stop request wakes it at once through a condition
+//! variable; the writer thread sleeps until a batch is queued. Those wake-ups are outside the
+//! producers' hot path (producers never notify).
 #![forbid(unsafe_code)]
 
-use crate::sync::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+mod shared;
+mod writer_thread;
+
+use crate::sync::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use std::collections::VecDeque;
 
@@ -38,9 +49,11 @@ use arrow_array::RecordBatch;
 
 use super::decode::{DecodeErrorKind, Decoder};
 use super::tap::{RecordTap, RowWatermarks};
-use super::writer::{Backoff, SignalWriter, StorageError};
+use super::writer::{SignalWriter, StorageError};
 use crate::ring::Ring;
 use crate::signal::Signal;
+use shared::{Item, QUEUE_BATCHES, Shared, wait_timeout};
+use writer_thread::WriterReport;
 
 /// How a drain thread cuts batches and paces itself.
 #[derive(Debug, Clone)]
@@ -117,35 +130,6 @@ impl DrainStats {
     }
 }
 
-/// Requests from other threads, and the drain's answers.
-#[derive(Debug, Default)]
-struct Requests {
-    /// Flush requests made (a sequence number) and completed.
-    flush_requested: u64,
-    flush_done: u64,
-    /// The last flush's error, if it failed.
-    flush_error: Option<String>,
-    /// Stop: drain everything until this instant, then close.
-    stop_by: Option<Instant>,
-}
-
-#[derive(Debug, Default)]
-struct Control {
-    requests: Mutex<Requests>,
-    wake: Condvar,
-    done: Condvar,
-    /// Lets the drain loop check for requests with one load instead of taking the lock.
-    pending: AtomicBool,
-}
-
-impl Control {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Requests> {
-        // A poisoned lock only means another thread panicked while holding it; the data (plain
-        // counters) is still consistent, so carry on rather than propagate the panic.
-        self.requests.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
 /// Why a flush did not complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FlushError {
@@ -180,17 +164,17 @@ pub struct DrainReport {
     pub close_error: Option<String>,
 }
 
-/// The owner's handle on a running drain thread.
+/// The owner's handle on a running drain (its drain and writer threads).
 #[derive(Debug)]
 pub struct DrainHandle {
     signal: Signal,
-    control: Arc<Control>,
+    shared: Arc<Shared>,
     stats: Arc<DrainStats>,
     marks: Arc<RowWatermarks>,
     thread: Option<JoinHandle<DrainReport>>,
 }
 
-/// Starts the drain thread of `ring`, without a tap ([`spawn_with_tap`]).
+/// Starts the drain of `ring`, without a tap ([`spawn_with_tap`]).
 pub fn spawn(
     ring: Arc<Ring>,
     decoder: Box<dyn Decoder>,
@@ -200,9 +184,9 @@ pub fn spawn(
     spawn_with_tap(ring, decoder, writer, options, None)
 }
 
-/// Starts the drain thread of `ring`; `tap`, if any, is offered every decoded record. The
-/// thread takes the ring's one consumer; if another consumer is alive it ends at once, and its
-/// report's `close_error` says so.
+/// Starts the drain of `ring` (a drain thread and a writer thread); `tap`, if any, is offered
+/// every decoded record. The drain thread takes the ring's one consumer; if another consumer
+/// is alive it ends at once, and its report's `close_error` says so.
 pub fn spawn_with_tap(
     ring: Arc<Ring>,
     decoder: Box<dyn Decoder>,
@@ -211,44 +195,58 @@ pub fn spawn_with_tap(
     tap: Option<Box<dyn RecordTap>>,
 ) -> std::io::Result<DrainHandle> {
     let signal = writer.signal();
-    let control = Arc::new(Control::default());
+    raise_malloc_thresholds();
+    let shared = Arc::new(Shared::default());
     let stats = Arc::new(DrainStats::default());
     writer.set_first_row_floor(options.first_row_floor);
     let next_row = writer.next_row();
     let marks = Arc::new(RowWatermarks::starting_at(next_row));
-    let (c, s, m) = (control.clone(), stats.clone(), marks.clone());
-    let thread = std::thread::Builder::new()
+    let writer_thread = writer_thread::spawn(
+        writer,
+        shared.clone(),
+        stats.clone(),
+        marks.clone(),
+        &options,
+    )?;
+    let (sh, st, m) = (shared.clone(), stats.clone(), marks.clone());
+    let spawned = std::thread::Builder::new()
         .name(format!("otlp-arrow-drain-{signal}"))
         .spawn(move || {
             let mut drain = Drain {
                 ring: &ring,
                 decoder,
-                writer: Some(writer),
                 options,
-                control: c,
-                stats: s,
+                shared: sh,
+                stats: st,
                 marks: m,
                 tap,
                 next_row,
                 oldest_row: None,
-                pending: VecDeque::new(),
-                retry_at: None,
-                backoff: None,
-                last_tick: Instant::now(),
+                local: VecDeque::new(),
+                flush_seq: 0,
+                writer_thread: Some(writer_thread),
             };
             drain.run()
-        })?;
-    Ok(DrainHandle {
-        signal,
-        control,
-        stats,
-        marks,
-        thread: Some(thread),
-    })
+        });
+    match spawned {
+        Ok(thread) => Ok(DrainHandle {
+            signal,
+            shared,
+            stats,
+            marks,
+            thread: Some(thread),
+        }),
+        Err(e) => {
+            // The writer thread has nothing to write: let it close (it finalizes nothing).
+            shared.lock().close = true;
+            shared.writer_wake.notify_all();
+            Err(e)
+        }
+    }
 }
 
 impl DrainHandle {
-    /// The signal this thread drains.
+    /// The signal this drain serves.
     pub fn signal(&self) -> Signal {
         self.signal
     }
@@ -258,7 +256,7 @@ impl DrainHandle {
         self.stats.snapshot()
     }
 
-    /// How far row numbering and writing have got (shared; stays valid after the thread ends).
+    /// How far row numbering and writing have got (shared; stays valid after the threads end).
     pub fn watermarks(&self) -> Arc<RowWatermarks> {
         self.marks.clone()
     }
@@ -270,36 +268,31 @@ impl DrainHandle {
     /// [`FlushError`] when the data could not be written in time or at all.
     pub fn flush(&self, timeout: Duration) -> Result<(), FlushError> {
         let deadline = Instant::now() + timeout;
-        let mut req = self.control.lock();
-        if req.stop_by.is_some() || self.thread.as_ref().is_none_or(|t| t.is_finished()) {
+        let mut st = self.shared.lock();
+        if st.stop_by.is_some() || self.thread.as_ref().is_none_or(|t| t.is_finished()) {
             return Err(FlushError::Stopped);
         }
-        req.flush_requested += 1;
-        let mine = req.flush_requested;
-        self.control.pending.store(true, Ordering::Release);
-        self.control.wake.notify_all();
-        while req.flush_done < mine {
+        st.flush_requested += 1;
+        let mine = st.flush_requested;
+        self.shared.set_request();
+        self.shared.drain_wake.notify_all();
+        while st.flush_done < mine {
             let now = Instant::now();
             if now >= deadline {
                 return Err(FlushError::TimedOut);
             }
-            req = self
-                .control
-                .done
-                .wait_timeout(req, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            if req.flush_done < mine && self.thread.as_ref().is_none_or(|t| t.is_finished()) {
+            st = wait_timeout(&self.shared.done, st, deadline - now);
+            if st.flush_done < mine && self.thread.as_ref().is_none_or(|t| t.is_finished()) {
                 return Err(FlushError::Stopped);
             }
         }
-        match &req.flush_error {
+        match &st.flush_error {
             Some(e) => Err(FlushError::Storage(e.clone())),
             None => Ok(()),
         }
     }
 
-    /// Stops the thread: it reads and writes everything still in the ring (trying until
+    /// Stops the drain: it reads and writes everything still in the ring (trying until
     /// `deadline` from now), finalizes the last file and exits. Counts what it could not write.
     /// Call after producers have stopped, or records committed meanwhile may be counted as lost.
     pub fn stop(mut self, deadline: Duration) -> DrainReport {
@@ -308,10 +301,11 @@ impl DrainHandle {
     }
 
     fn request_stop(&self, deadline: Duration) {
-        let mut req = self.control.lock();
-        req.stop_by = Some(Instant::now() + deadline);
-        self.control.pending.store(true, Ordering::Release);
-        self.control.wake.notify_all();
+        let mut st = self.shared.lock();
+        st.stop_by = Some(Instant::now() + deadline);
+        self.shared.set_request();
+        self.shared.drain_wake.notify_all();
+        self.shared.writer_wake.notify_all();
     }
 
     fn join(&mut self) -> DrainReport {
@@ -336,83 +330,77 @@ impl Drop for DrainHandle {
     }
 }
 
+/// Longest wait without looking at the shared state again (a safety net: every change
+/// notifies).
+const MAX_WAIT: Duration = Duration::from_millis(100);
+
 struct Drain<'r> {
     ring: &'r Ring,
     decoder: Box<dyn Decoder>,
-    writer: Option<SignalWriter>,
     options: DrainOptions,
-    control: Arc<Control>,
+    shared: Arc<Shared>,
     stats: Arc<DrainStats>,
     marks: Arc<RowWatermarks>,
     tap: Option<Box<dyn RecordTap>>,
     /// The global number the next decoded row gets.
     next_row: u64,
-    /// When the oldest buffered (decoded, unwritten) row arrived.
+    /// When the oldest buffered (decoded, not yet cut) row arrived.
     oldest_row: Option<Instant>,
-    /// Cut batches not yet stored with the global number of their first rows, oldest first
-    /// (more than one only after a write failed or a record overflowed a batch's offsets).
-    pending: VecDeque<(RecordBatch, u64)>,
-    /// When the next write of `pending` may be tried (after a failure).
-    retry_at: Option<Instant>,
-    backoff: Option<Backoff>,
-    last_tick: Instant,
+    /// Cut batches the writer had no room for yet, with the global number of their first
+    /// rows, oldest first (more than one only when a record overflowed a batch's offsets).
+    local: VecDeque<(RecordBatch, u64)>,
+    /// The last finalize marker queued (a flush).
+    flush_seq: u64,
+    writer_thread: Option<JoinHandle<WriterReport>>,
 }
 
 impl Drain<'_> {
     fn run(&mut self) -> DrainReport {
         let ring = self.ring;
         let Some(mut consumer) = ring.consumer() else {
-            return DrainReport {
-                close_error: Some("another consumer holds the ring".into()),
-                ..DrainReport::default()
-            };
+            let mut report = self.close_writer();
+            report.close_error = Some("another consumer holds the ring".into());
+            return report;
         };
         let mut idle = Duration::from_micros(50);
         loop {
             let now = Instant::now();
             // Requests first: one load when there are none.
-            let (flush_target, stop_by) = if self.control.pending.load(Ordering::Acquire) {
-                let req = self.control.lock();
-                let flush = (req.flush_requested > req.flush_done).then_some(req.flush_requested);
-                (flush, req.stop_by)
-            } else {
-                (None, None)
-            };
-            if let Some(stop_by) = stop_by {
-                return self.shutdown(&mut consumer, stop_by);
-            }
-            if let Some(target) = flush_target {
-                let result = self.flush_now(&mut consumer);
-                let mut req = self.control.lock();
-                req.flush_done = target;
-                req.flush_error = result.err();
-                if req.stop_by.is_none() {
-                    self.control.pending.store(false, Ordering::Release);
+            if self.shared.has_request() {
+                let (flush_target, stop_by) = {
+                    let st = self.shared.lock();
+                    let flush = (st.flush_requested > st.flush_done).then_some(st.flush_requested);
+                    (flush, st.stop_by)
+                };
+                if let Some(stop_by) = stop_by {
+                    return self.shutdown(&mut consumer, stop_by);
                 }
-                self.stats.flushes.fetch_add(1, Ordering::Relaxed);
-                self.control.done.notify_all();
+                if let Some(target) = flush_target {
+                    let result = self.flush_now(&mut consumer);
+                    let mut st = self.shared.lock();
+                    st.flush_done = target;
+                    st.flush_error = result.err();
+                    // Only when nothing else waits: a flush asked for meanwhile, or a stop.
+                    if st.stop_by.is_none() && st.flush_requested == st.flush_done {
+                        self.shared.clear_request();
+                    }
+                    self.stats.flushes.fetch_add(1, Ordering::Relaxed);
+                    self.shared.done.notify_all();
+                }
                 continue;
             }
-            // A failed batch blocks reading until it is stored: records wait in the ring.
-            if !self.pending.is_empty() {
-                if let Some(at) = self.retry_at.filter(|at| now < *at) {
-                    self.sleep_until_request(at - now);
-                    continue;
+            // Batches the writer has no room for wait here, and nothing more is read meanwhile:
+            // while the writer retries a failed batch, records wait in the ring.
+            if !self.local.is_empty() {
+                if !self.hand_off() {
+                    self.wait_for_room(None);
                 }
-                let _ = self.write_pending();
                 continue;
             }
             let read = self.read_some(&mut consumer);
             if self.should_cut(now) {
-                let _ = self.cut_and_write();
-            }
-            if now.duration_since(self.last_tick) >= self.options.tick_interval {
-                self.last_tick = now;
-                if let Some(w) = self.writer.as_mut() {
-                    if let Err(e) = w.tick(SystemTime::now()) {
-                        log_storage_error(w.signal(), "tick", &e);
-                    }
-                }
+                self.cut();
+                self.hand_off();
             }
             if read == 0 {
                 let until_cut = self
@@ -432,17 +420,31 @@ impl Drain<'_> {
         if pause.is_zero() {
             return;
         }
-        let req = self.control.lock();
-        if !self.control.pending.load(Ordering::Acquire) {
-            let _ = self.control.wake.wait_timeout(req, pause);
+        let st = self.shared.lock();
+        if !self.shared.has_request() {
+            drop(wait_timeout(&self.shared.drain_wake, st, pause));
         }
+    }
+
+    /// Waits until the queue has room or the writer is gone; also until a request arrives
+    /// (`until` is `None`: the main loop) or until `until` passes (shutdown, which is itself
+    /// the request being served).
+    fn wait_for_room(&self, until: Option<Instant>) {
+        let st = self.shared.lock();
+        let request = until.is_none() && self.shared.has_request();
+        if st.queued_batches < QUEUE_BATCHES || st.writer_gone || request {
+            return;
+        }
+        let now = Instant::now();
+        let pause = until.map_or(MAX_WAIT, |u| u.saturating_duration_since(now).min(MAX_WAIT));
+        drop(wait_timeout(&self.shared.drain_wake, st, pause));
     }
 
     /// Reads up to `read_limit` records into the decoder, stopping as soon as a batch is full
     /// so batches stay close to `max_batch_rows`; returns records read.
     fn read_some(&mut self, consumer: &mut crate::ring::Consumer<'_>) -> usize {
         let decoder = &mut self.decoder;
-        let pending = &mut self.pending;
+        let local = &mut self.local;
         let stats = &self.stats;
         let tap = &mut self.tap;
         let next_row = &mut self.next_row;
@@ -457,7 +459,7 @@ impl Drain<'_> {
                 if matches!(&result, Err(e) if e.kind() == DecodeErrorKind::BatchFull) {
                     // The record fits, only not in this batch: cut it and append again.
                     let first = *next_row - decoder.rows() as u64;
-                    pending.push_back((decoder.finish(), first));
+                    local.push_back((decoder.finish(), first));
                     result = decoder.append(record);
                 }
                 match result {
@@ -497,99 +499,134 @@ impl Drain<'_> {
                     .is_some_and(|t| now.duration_since(t) >= self.options.flush_interval))
     }
 
-    /// Cuts the buffered rows into a batch and writes it (after any older pending batch); on
-    /// failure keeps it for a retry.
-    fn cut_and_write(&mut self) -> Result<(), String> {
+    /// Cuts the buffered rows into a batch (behind any batch still waiting for the writer).
+    fn cut(&mut self) {
         if self.decoder.rows() > 0 {
             let first = self.next_row - self.decoder.rows() as u64;
-            self.pending.push_back((self.decoder.finish(), first));
+            self.local.push_back((self.decoder.finish(), first));
             self.oldest_row = None;
         }
-        self.write_pending()
     }
 
-    /// Writes the pending batches in order; on a failure schedules the next attempt with
-    /// backoff and keeps the batch that failed (and those after it).
-    fn write_pending(&mut self) -> Result<(), String> {
-        let Some(writer) = self.writer.as_mut() else {
-            return Err("writer closed".into());
-        };
-        while let Some((batch, first_row)) = self.pending.front() {
-            if let Err(e) = writer.write_at(batch, *first_row, SystemTime::now()) {
-                log_storage_error(writer.signal(), "write", &e);
-                self.stats.write_retries.fetch_add(1, Ordering::Relaxed);
-                let options = &self.options;
-                let backoff = self
-                    .backoff
-                    .get_or_insert_with(|| Backoff::new(options.retry_initial, options.retry_max));
-                self.retry_at = Some(Instant::now() + backoff.next_delay());
-                return Err(e.to_string());
-            }
-            // The rows are in the file and handed to the OS: readers may read them now.
-            self.marks.set_written(writer.next_row());
-            self.pending.pop_front();
+    /// Moves waiting batches to the writer's queue while it has room; true if none is left.
+    fn hand_off(&mut self) -> bool {
+        if self.local.is_empty() {
+            return true;
         }
-        self.backoff = None;
-        self.retry_at = None;
+        let mut st = self.shared.lock();
+        if st.writer_gone {
+            return false;
+        }
+        let mut moved = false;
+        while st.queued_batches < QUEUE_BATCHES {
+            let Some((batch, first_row)) = self.local.pop_front() else {
+                break;
+            };
+            st.queue.push_back(Item::Batch(batch, first_row));
+            st.queued_batches += 1;
+            moved = true;
+        }
+        drop(st);
+        if moved {
+            self.shared.writer_wake.notify_all();
+        }
+        self.local.is_empty()
+    }
+
+    /// Waits until `done` holds of the shared state, for a flush: fails when the writer is
+    /// gone, or when it holds a batch it cannot store and an immediate retry fails too.
+    fn wait_writer(&self, mut done: impl FnMut(&shared::State) -> bool) -> Result<(), String> {
+        let mut asked: Option<u64> = None;
+        let mut st = self.shared.lock();
+        loop {
+            if done(&st) {
+                return Ok(());
+            }
+            if st.writer_gone {
+                return Err("the writer thread has stopped".into());
+            }
+            if let Some(e) = &st.writer_error {
+                match asked {
+                    None => {
+                        asked = Some(st.failed_attempts);
+                        st.retry_now = true;
+                        self.shared.writer_wake.notify_all();
+                    }
+                    Some(n) if st.failed_attempts > n => return Err(e.clone()),
+                    Some(_) => {}
+                }
+            }
+            st = wait_timeout(&self.shared.drain_wake, st, MAX_WAIT);
+        }
+    }
+
+    /// Hands every waiting batch to the writer, waiting for room (see [`Self::wait_writer`]).
+    fn hand_off_all(&mut self) -> Result<(), String> {
+        while !self.hand_off() {
+            self.wait_writer(|st| st.queued_batches < QUEUE_BATCHES)?;
+        }
         Ok(())
     }
 
-    /// Reads everything committed so far, writes it, and finalizes the file.
+    /// Reads everything committed so far, has it written, and the file finalized.
     fn flush_now(&mut self, consumer: &mut crate::ring::Consumer<'_>) -> Result<(), String> {
-        // Pending batches go first, so order is kept.
-        self.write_pending()?;
+        // Waiting batches go first, so order is kept.
+        self.hand_off_all()?;
         loop {
             while self.read_some(consumer) > 0 && self.decoder.rows() < self.options.max_batch_rows
             {
             }
             let more = !consumer.is_empty();
-            self.cut_and_write()?;
+            self.cut();
+            self.hand_off_all()?;
             if !more {
                 break;
             }
         }
-        let Some(writer) = self.writer.as_mut() else {
-            return Err("writer closed".into());
-        };
-        writer.finalize(SystemTime::now()).map(|_| ()).map_err(|e| {
-            log_storage_error(writer.signal(), "finalize", &e);
-            e.to_string()
-        })
+        self.flush_seq += 1;
+        let seq = self.flush_seq;
+        self.shared.lock().queue.push_back(Item::Finalize(seq));
+        self.shared.writer_wake.notify_all();
+        self.wait_writer(|st| st.finalized >= seq)?;
+        match self.shared.lock().finalize_error.clone() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
-    /// Drains the ring and the buffered rows until `stop_by`, then closes the writer.
+    /// Drains the ring and the buffered rows until `stop_by`, then has the writer store what
+    /// is queued (until `stop_by` too) and close.
     fn shutdown(
         &mut self,
         consumer: &mut crate::ring::Consumer<'_>,
         stop_by: Instant,
     ) -> DrainReport {
-        let mut report = DrainReport::default();
         loop {
             let now = Instant::now();
-            if now >= stop_by {
+            if now >= stop_by || self.shared.lock().writer_gone {
                 break;
             }
-            if !self.pending.is_empty() {
-                if let Some(at) = self.retry_at.filter(|at| now < *at) {
-                    std::thread::sleep((at - now).min(stop_by - now));
+            if !self.local.is_empty() {
+                if !self.hand_off() {
+                    self.wait_for_room(Some(stop_by));
                 }
-                let _ = self.write_pending();
                 continue;
             }
             let read = self.read_some(consumer);
             let rows = self.decoder.rows();
             if rows >= self.options.max_batch_rows || (read == 0 && rows > 0) {
-                let _ = self.cut_and_write();
+                self.cut();
+                self.hand_off();
                 continue;
             }
             if read == 0 && rows == 0 {
                 break;
             }
         }
-        // Whatever is left could not be written before the deadline.
+        // Whatever the writer never got could not be written before the deadline.
         let mut lost_rows = self.decoder.rows() as u64;
         lost_rows += self
-            .pending
+            .local
             .drain(..)
             .map(|(b, _)| b.num_rows() as u64)
             .sum::<u64>();
@@ -598,19 +635,51 @@ impl Drain<'_> {
         self.stats
             .lost_records
             .fetch_add(lost_records, Ordering::Relaxed);
-        if let Some(writer) = self.writer.take() {
-            let signal = writer.signal();
-            match writer.close(SystemTime::now()) {
-                Ok(path) => report.last_file = path,
-                Err(e) => {
-                    log_storage_error(signal, "close", &e);
-                    report.close_error = Some(e.to_string());
-                }
+        self.close_writer()
+    }
+
+    /// Tells the writer thread that nothing more comes, waits for it, and reports.
+    fn close_writer(&mut self) -> DrainReport {
+        self.shared.lock().close = true;
+        self.shared.writer_wake.notify_all();
+        let mut report = DrainReport::default();
+        match self.writer_thread.take().map(JoinHandle::join) {
+            Some(Ok(w)) => {
+                report.last_file = w.last_file;
+                report.close_error = w.close_error;
             }
+            Some(Err(_)) => {
+                // It could not count what it held: the queued batches at least are lost.
+                let lost = self.shared.lock().queued_rows();
+                self.stats.lost_rows.fetch_add(lost, Ordering::Relaxed);
+                report.close_error = Some("the writer thread panicked".into());
+            }
+            None => {}
         }
         report.stats = self.stats.snapshot();
         report
     }
+}
+
+/// Lets glibc's malloc keep the memory of per-batch buffers instead of returning it to the
+/// kernel after every batch, by one allocation-and-free of a 31 MiB block that is never
+/// touched (a no-op elsewhere).
+///
+/// Why: every batch allocates buffers of several MiB (the decoder's finished columns, arrow's
+/// IPC body, and with lz4 a 4 MiB `FrameEncoder` per column buffer inside arrow-ipc) and frees
+/// them soon after. glibc serves allocations above `M_MMAP_THRESHOLD` (128 KiB at start) with
+/// fresh `mmap`s and trims a thread arena whose free top exceeds `M_TRIM_THRESHOLD`, so each
+/// batch page-faults its buffers in again (zeroed pages: `clear_page`, `memset`, `munmap`):
+/// measured at about half of the writer thread's time with lz4, and a fifth of the decoder's.
+/// glibc raises both thresholds by itself when a `mmap`ed block is freed (`mallopt(3)`, "dynamic
+/// mmap threshold": to that block's size, and trim to twice it, up to 32 MiB); freeing one
+/// block of 31 MiB takes that adjustment to its end at once, for the whole process. Memory is
+/// then reused from the arenas; what they keep is bounded by the batches' peak use, which the
+/// drain already bounds.
+fn raise_malloc_thresholds() {
+    let block: Vec<u8> = Vec::with_capacity(31 << 20);
+    // Opaque to the optimizer, or the unused allocation would be removed.
+    drop(std::hint::black_box(block));
 }
 
 fn log_storage_error(signal: Signal, what: &str, e: &StorageError) {

@@ -1,0 +1,120 @@
+//! The state the owner's handle, the drain (decode) thread and the writer thread share.
+//!
+//! One mutex guards all of it: requests from the handle (flush, stop), the hand-off queue from
+//! the drain to the writer, and the writer's answers (finalize results, a batch it cannot
+//! store). It is taken a few times per batch and per request, never per record, so it is far
+//! from any hot path. Three condition variables say who should look again:
+//!
+//! - `drain_wake`: a request arrived, the queue has room, the writer answered or changed state;
+//! - `writer_wake`: an item was queued, a close or an immediate retry was asked for;
+//! - `done`: a flush completed (the callers of `DrainHandle::flush` wait on it).
+#![forbid(unsafe_code)]
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+use arrow_array::RecordBatch;
+
+use crate::sync::{AtomicBool, Ordering};
+
+/// Cut batches the queue holds at most: with one being decoded and one being written, decode
+/// and write overlap and memory stays at about three batches.
+pub(super) const QUEUE_BATCHES: usize = 1;
+
+/// What the drain hands the writer, in order.
+#[derive(Debug)]
+pub(super) enum Item {
+    /// A cut batch and the global number of its first row.
+    Batch(RecordBatch, u64),
+    /// Finalize the file in progress once every batch queued before this is stored, and
+    /// answer with this sequence number (a flush).
+    Finalize(u64),
+}
+
+#[derive(Debug, Default)]
+pub(super) struct State {
+    // Requests from the handle.
+    /// Flush requests made (a sequence number) and completed.
+    pub(super) flush_requested: u64,
+    pub(super) flush_done: u64,
+    /// The last flush's error, if it failed.
+    pub(super) flush_error: Option<String>,
+    /// Stop: drain everything until this instant, then close.
+    pub(super) stop_by: Option<Instant>,
+
+    // Drain -> writer.
+    pub(super) queue: VecDeque<Item>,
+    /// `Item::Batch`es in `queue`.
+    pub(super) queued_batches: usize,
+    /// The drain has queued its last item: store what is queued (until `stop_by`), then close.
+    pub(super) close: bool,
+    /// A flush wants the batch the writer could not store retried now, not after its backoff.
+    pub(super) retry_now: bool,
+
+    // Writer -> drain.
+    /// The last `Item::Finalize` the writer carried out, and its error.
+    pub(super) finalized: u64,
+    pub(super) finalize_error: Option<String>,
+    /// Set while the writer holds a batch it could not store (the last error); cleared once
+    /// that batch is stored.
+    pub(super) writer_error: Option<String>,
+    /// Failed attempts to store a batch, ever (so a waiter can tell a new failure from an old).
+    pub(super) failed_attempts: u64,
+    /// The writer thread has ended (closed, or panicked).
+    pub(super) writer_gone: bool,
+}
+
+impl State {
+    /// Rows in the queued batches.
+    pub(super) fn queued_rows(&self) -> u64 {
+        self.queue
+            .iter()
+            .map(|i| match i {
+                Item::Batch(b, _) => b.num_rows() as u64,
+                Item::Finalize(_) => 0,
+            })
+            .sum()
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Shared {
+    state: Mutex<State>,
+    pub(super) drain_wake: Condvar,
+    pub(super) writer_wake: Condvar,
+    pub(super) done: Condvar,
+    /// A flush or stop request waits: lets the drain loop check with one load, no lock.
+    pub(super) pending: AtomicBool,
+}
+
+impl Shared {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means another thread panicked while holding it; the state
+        // (counters, a queue of owned batches) is still consistent, so carry on.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn has_request(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    pub(super) fn set_request(&self) {
+        self.pending.store(true, Ordering::Release);
+    }
+
+    pub(super) fn clear_request(&self) {
+        self.pending.store(false, Ordering::Release);
+    }
+}
+
+/// Waits on `cv` for at most `timeout` (a poisoned lock is carried on, as in [`Shared::lock`]).
+pub(super) fn wait_timeout<'a>(
+    cv: &Condvar,
+    guard: MutexGuard<'a, State>,
+    timeout: std::time::Duration,
+) -> MutexGuard<'a, State> {
+    cv.wait_timeout(guard, timeout)
+        .unwrap_or_else(|e| e.into_inner())
+        .0
+}

@@ -68,6 +68,7 @@ fn defaults_follow_the_contract() {
         ("info", LogFormat::Text)
     );
     assert!(c.forward.endpoints.is_empty());
+    assert_eq!(c.forward.queue_bytes, 16 << 20);
     assert_eq!(c.ffi.invalid_utf8, InvalidUtf8::Reject);
     assert_eq!(
         c.ffi.resource.get("service.name"),
@@ -634,6 +635,10 @@ fn each_validation_error_names_key_and_allowed_values() {
         (
             "[admin]\naddr = \"0.0.0.0:4318\"\n",
             &["admin.addr", "conflicts with receiver.http_addr"],
+        ),
+        (
+            "[forward]\nqueue_bytes = \"4KiB\"\n",
+            &["forward.queue_bytes = \"4KiB\"", "at least 64KiB"],
         ),
         (
             "[storage]\nmax_batch_rows = 0\n",
@@ -1326,4 +1331,12 @@ fn the_python_library_path_variable_is_not_a_config_key() {
         c.apply_env([("OTLP_ARROW_LIBX", "1")]).is_err(),
         "only the exact name is exempt"
     );
+}
+
+#[test]
+fn forward_queue_bytes_is_a_size() {
+    let c = Config::from_toml_str("[forward]\nqueue_bytes = \"1MiB\"\n").unwrap();
+    assert_eq!(c.forward.queue_bytes, 1 << 20);
+    c.validate().unwrap();
+    assert!(Config::default_toml().contains("queue_bytes = \"16MiB\""));
 }

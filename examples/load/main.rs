@@ -21,6 +21,8 @@
 //! | `drive` | only the load, against a server already listening (`--addr`) |
 //! | `sink` | the decode-and-discard servers (`--grpc-addr`, `--http-addr`) until SIGTERM |
 //! | `serve-inproc` | the in-process stand-in for `otlp-arrow serve` (same flags) until SIGTERM |
+//! | `forward-throughput` | forwarding throughput (catch-up from files) vs the `opentelemetry-otlp` span exporter ([`throughput`] module) |
+//! | `forward-outage` | a forwarding service under steady load while its upstream is down for a while ([`outage`] module) |
 //!
 //! Everything listens on 127.0.0.1 only, on free ports; every run is bounded in time.
 //!
@@ -32,11 +34,13 @@
 mod args;
 mod client;
 mod inproc;
+mod outage;
 mod procstat;
 mod requests;
 mod rows;
 mod run;
 mod sink;
+mod throughput;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -64,6 +68,13 @@ usage: otlp-arrow-load MODE [--flag value]...
   sink           decode-and-discard servers on --grpc-addr and --http-addr until SIGTERM
   serve-inproc   the library stand-in for `otlp-arrow serve`: --config F --output-dir D
                    --grpc-addr A --http-addr A [--admin-addr A] [--nodelay true] until SIGTERM
+  forward-outage forwarder -> upstream (two otlp-arrow serve), upstream stopped mid-load:
+                   --rate 20000 spans/s  --items 100  --before 10s --down 60s --after 10s
+                   --max-in-flight 4 --max-request-items 8192 --drain-timeout 5m
+                   --server target/release/otlp-arrow   --keep false
+  forward-throughput otlp-arrow forwarding (catch-up) vs opentelemetry-otlp's SpanExporter,
+                   same spans, same upstream kind: --spans 400000 --runs 3 --server PATH
+                   --upstream serve|sink (serve)
 ";
 
 fn main() -> ExitCode {
@@ -77,6 +88,8 @@ fn main() -> ExitCode {
         "drive" => drive_main(rest).map(|()| true),
         "sink" => sink_main(rest).map(|()| true),
         "serve-inproc" => inproc::main(rest).map(|()| true),
+        "forward-outage" => outage::main(rest),
+        "forward-throughput" => throughput::main(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(true)

@@ -88,7 +88,8 @@ pub struct ServeArgs {
     /// Admin listen address: /health, /ready, /metrics [default: 127.0.0.1:13133]
     #[arg(long, value_name = "ADDR")]
     pub admin_addr: Option<String>,
-    /// Forward OTLP to this collector URL (accepted; forwarding is not implemented yet)
+    /// Forward OTLP to this collector URL (gRPC; protocol http on port 4318), replacing
+    /// [[forward.endpoints]]; unsent data is caught up from the files
     #[arg(long, value_name = "URL")]
     pub forward_endpoint: Option<String>,
     /// Log line format: text or json [default: text]

@@ -326,9 +326,13 @@ pub enum LogFormat {
 }
 
 /// `[forward]`: OTLP export to collectors. Forwarding is on when `endpoints` is not empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ForwardConfig {
+    /// Live records waiting to be sent, per endpoint and signal, in bytes. When it is full,
+    /// new records are not queued: they are sent later from the files (nothing is lost).
+    #[serde(with = "size")]
+    pub queue_bytes: u64,
     /// `[forward.retry]`: how failed exports are retried.
     pub retry: RetryConfig,
     /// `[forward.breaker]`: the per-endpoint circuit breaker.
@@ -336,6 +340,17 @@ pub struct ForwardConfig {
     /// `[[forward.endpoints]]`: one table per collector.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<ForwardEndpoint>,
+}
+
+impl Default for ForwardConfig {
+    fn default() -> ForwardConfig {
+        ForwardConfig {
+            queue_bytes: 16 * MIB,
+            retry: RetryConfig::default(),
+            breaker: BreakerConfig::default(),
+            endpoints: Vec::new(),
+        }
+    }
 }
 
 /// `[forward.retry]`: exponential backoff with jitter under an overall deadline.

@@ -32,6 +32,8 @@ pub const MAX_RING_BYTES: u64 = crate::ring::Ring::MAX_CAPACITY as u64;
 // The breaker packs its counters into one atomic word; its field widths bound these settings,
 // checked here so configuration errors name the key rather than surfacing later as a breaker
 // policy error.
+/// Smallest `forward.queue_bytes`.
+const MIN_QUEUE_BYTES: u64 = 64 * KIB;
 const MAX_BREAKER_THRESHOLD: u32 = crate::breaker::MAX_THRESHOLD;
 const MAX_BREAKER_PROBES: u32 = crate::breaker::MAX_PROBES;
 
@@ -56,6 +58,13 @@ impl Config {
         self.check_storage()?;
         positive("shutdown.deadline", self.shutdown.deadline)?;
         check_log_level(&self.log.level)?;
+        if self.forward.queue_bytes < MIN_QUEUE_BYTES {
+            return Err(ConfigError::invalid(
+                "forward.queue_bytes",
+                quote(&format_size(self.forward.queue_bytes)),
+                format!("expected at least {}", format_size(MIN_QUEUE_BYTES)),
+            ));
+        }
         check_retry(&self.forward.retry)?;
         check_breaker(&self.forward.breaker)?;
         for (i, endpoint) in self.forward.endpoints.iter().enumerate() {

@@ -7,7 +7,16 @@
 //! [`Pipeline::ring`]; [`Pipeline::flush`] makes everything committed so far durable in
 //! finalized files; [`Pipeline::shutdown`] drains, finalizes and reports what, if anything, could
 //! not be written before the deadline. Nothing is finished on drop except a best-effort stop.
+//!
+//! With `[[forward.endpoints]]` configured, the pipeline also runs the [`forward`]er: each
+//! drain offers its decoded records to the forwarder's taps, and each writer's retention asks
+//! the forwarder before deleting a file by age. [`Pipeline::start_with`] takes
+//! [`PipelineHooks`], e.g. a callback on every circuit-breaker transition (so a host
+//! application can shed load while its collector is down); [`Pipeline::shutdown`] stops the
+//! forwarder after the drains, within the same deadline.
 #![forbid(unsafe_code)]
+
+pub mod forward;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +28,10 @@ use crate::arrow::stats::{StorageStats, StorageStatsSnapshot};
 use crate::arrow::tap::RowWatermarks;
 use crate::arrow::writer::{Compression, SignalWriter, StorageError, SyncPolicy, WriterOptions};
 use crate::config::{self, Config};
+use crate::otlp::forward::{ExporterStatsSnapshot, ForwardError};
 use crate::ring::{Ring, RingError, RingStats};
 use crate::signal::Signal;
+use forward::{BreakerCallback, ForwardLaneStats, Forwarder, Prepared};
 
 /// Why a pipeline could not start.
 #[derive(Debug)]
@@ -31,6 +42,8 @@ pub enum PipelineError {
     Storage(StorageError),
     /// A drain thread could not be spawned.
     Thread(std::io::Error),
+    /// A forward endpoint cannot be used (URL, TLS files, credentials over http://, ...).
+    Forward(ForwardError),
 }
 
 impl core::fmt::Display for PipelineError {
@@ -39,6 +52,7 @@ impl core::fmt::Display for PipelineError {
             PipelineError::Ring(s, e) => write!(f, "ring.{s}: {e}"),
             PipelineError::Storage(e) => write!(f, "{e}"),
             PipelineError::Thread(e) => write!(f, "starting a drain thread: {e}"),
+            PipelineError::Forward(e) => write!(f, "{e}"),
         }
     }
 }
@@ -61,6 +75,8 @@ pub struct SignalStats {
 pub struct ShutdownReport {
     /// Per signal, in [`Signal::ALL`] order: final counters and the close error, if any.
     pub signals: Vec<(Signal, SignalStats, Option<String>)>,
+    /// Forwarding counters at the end, per (endpoint, signal); empty without forwarding.
+    pub forward: Vec<ForwardLaneStats>,
 }
 
 impl ShutdownReport {
@@ -80,10 +96,31 @@ struct Lane {
     drain: Option<DrainHandle>,
 }
 
-/// Rings, drain threads and writers for traces, metrics and logs.
+/// What an embedder can hook into a pipeline ([`Pipeline::start_with`]).
+#[derive(Clone, Default)]
+pub struct PipelineHooks {
+    /// Called on every circuit-breaker transition of every forward endpoint, on the forwarder
+    /// thread (keep it short and non-blocking). The event names the endpoint (URL, redacted),
+    /// the transition and the new state: e.g. shed load while the breaker is open.
+    pub on_breaker: Option<BreakerCallback>,
+}
+
+impl core::fmt::Debug for PipelineHooks {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PipelineHooks")
+            .field(
+                "on_breaker",
+                &self.on_breaker.as_ref().map(|_| "Fn(BreakerEvent)"),
+            )
+            .finish()
+    }
+}
+
+/// Rings, drain threads and writers for traces, metrics and logs, and the forwarder.
 pub struct Pipeline {
     lanes: [Lane; 3],
     deadline: Duration,
+    forwarder: Option<Forwarder>,
 }
 
 impl core::fmt::Debug for Pipeline {
@@ -132,24 +169,40 @@ impl Pipeline {
     /// # Errors
     /// [`PipelineError`] naming the signal or path that failed.
     pub fn start(config: &Config) -> Result<Pipeline, PipelineError> {
+        Pipeline::start_with(config, PipelineHooks::default())
+    }
+
+    /// [`Pipeline::start`] with `hooks`. Forwarding starts when `config.forward.endpoints` is
+    /// not empty: the endpoints' exporters are built first (a bad endpoint fails the start
+    /// before any file is touched), then each signal's writer gets the forwarder's deletion
+    /// gate and its drain the forwarder's tap, and the forwarder thread starts last.
+    ///
+    /// # Errors
+    /// [`PipelineError`] naming the signal, path or endpoint that failed.
+    pub fn start_with(config: &Config, hooks: PipelineHooks) -> Result<Pipeline, PipelineError> {
         let options = writer_options(config);
-        let drain_options = drain_options(config);
+        let prepared = Prepared::new(config, hooks.on_breaker).map_err(PipelineError::Forward)?;
         let mut lanes = Vec::with_capacity(3);
+        let mut marks: Vec<Arc<RowWatermarks>> = Vec::with_capacity(3);
         for signal in Signal::ALL {
             let size = config.ring.size(signal) as usize;
             let ring =
                 Arc::new(Ring::with_capacity(size).map_err(|e| PipelineError::Ring(signal, e))?);
             let storage = Arc::new(StorageStats::default());
-            let writer =
+            let mut writer =
                 SignalWriter::open(&config.output_dir, signal, options.clone(), storage.clone())
                     .map_err(PipelineError::Storage)?;
-            let drain = drain::spawn(
-                ring.clone(),
-                decoder_for(signal),
-                writer,
-                drain_options.clone(),
-            )
-            .map_err(PipelineError::Thread)?;
+            let mut dopts = drain_options(config);
+            let mut tap = None;
+            if let Some(p) = &prepared {
+                writer.set_deletion_gate(p.gate(signal));
+                dopts.first_row_floor = p.row_floor(signal);
+                tap = p.tap(signal);
+            }
+            let drain =
+                drain::spawn_with_tap(ring.clone(), decoder_for(signal), writer, dopts, tap)
+                    .map_err(PipelineError::Thread)?;
+            marks.push(drain.watermarks());
             lanes.push(Lane {
                 ring,
                 storage,
@@ -160,9 +213,19 @@ impl Pipeline {
         let lanes: [Lane; 3] = lanes
             .try_into()
             .unwrap_or_else(|_| unreachable!("three signals"));
+        let forwarder = match prepared {
+            Some(p) => {
+                let marks: [Arc<RowWatermarks>; 3] = marks
+                    .try_into()
+                    .unwrap_or_else(|_| unreachable!("three signals"));
+                Some(p.start(marks).map_err(PipelineError::Thread)?)
+            }
+            None => None,
+        };
         Ok(Pipeline {
             lanes,
             deadline: config.shutdown.deadline,
+            forwarder,
         })
     }
 
@@ -194,6 +257,24 @@ impl Pipeline {
         }
     }
 
+    /// Forwarding counters per (endpoint, signal), endpoints in configuration order; empty
+    /// without forwarding.
+    pub fn forward_stats(&self) -> Vec<ForwardLaneStats> {
+        self.forwarder
+            .as_ref()
+            .map(Forwarder::stats)
+            .unwrap_or_default()
+    }
+
+    /// Transport counters per endpoint (requests, retries, drops by reason, breaker state);
+    /// empty without forwarding.
+    pub fn exporter_stats(&self) -> Vec<ExporterStatsSnapshot> {
+        self.forwarder
+            .as_ref()
+            .map(Forwarder::exporter_stats)
+            .unwrap_or_default()
+    }
+
     /// Makes every record committed before this call durable in finalized `.arrow` files, for
     /// all three signals, waiting up to `timeout` in all.
     ///
@@ -215,6 +296,8 @@ impl Pipeline {
 
     /// Stops the drains: everything in the rings is written and every file finalized, within
     /// the configured shutdown deadline; what could not be written is counted in the report.
+    /// Then the forwarder, with what is left of the deadline: it sends what is queued and in
+    /// flight while its endpoints are available; the rest stays on disk for the next start.
     /// Call once producers have stopped.
     pub fn shutdown(mut self) -> ShutdownReport {
         let deadline = self.deadline;
@@ -236,6 +319,10 @@ impl Pipeline {
                 };
                 report.signals.push((signal, stats, r.close_error));
             }
+        }
+        if let Some(mut f) = self.forwarder.take() {
+            f.stop(deadline.saturating_sub(start.elapsed()));
+            report.forward = f.stats();
         }
         report
     }

@@ -31,13 +31,31 @@
 //! decode; a record holds one or more items), `lost_at_shutdown` (rows decoded but not written,
 //! plus ring records never read, when the shutdown deadline passed). Items rejected as invalid
 //! are in `otlp_arrow_receiver_items_rejected_total`.
+//!
+//! With forwarding, the transport's families per endpoint
+//! ([`render_prometheus`](crate::otlp::forward::render_prometheus): requests, retries, drops by
+//! reason, breaker state and transitions) follow, and then the forwarder's per (endpoint,
+//! signal), labels `endpoint` (URL, redacted) and `signal`:
+//!
+//! | family | type | extra labels | meaning |
+//! |---|---|---|---|
+//! | `otlp_arrow_forward_signal_items_sent_total` | counter | `path` (`live`, `catchup`) | items handed to the transport |
+//! | `otlp_arrow_forward_signal_items_acked_total` | counter | `path` (`all`, `catchup`) | items the endpoint acknowledged |
+//! | `otlp_arrow_forward_signal_items_not_sent_total` | counter | `reason` (`rejected`, `dropped`, `missing`, `retention`) | items that will never be sent: partial-success rejections, non-retryable errors, rows no file holds, rows retention deleted first |
+//! | `otlp_arrow_forward_signal_items_deferred_total` | counter | | items of deferred requests (resent from the files) |
+//! | `otlp_arrow_forward_signal_queue_overflow_rows_total` | counter | | live rows the queue could not take (sent from the files) |
+//! | `otlp_arrow_forward_signal_cursor` | gauge | | every row below it is done |
+//! | `otlp_arrow_forward_signal_lag_rows` | gauge | | rows decoded and not yet done |
+//! | `otlp_arrow_forward_signal_in_flight_requests` | gauge | | requests outstanding |
 #![forbid(unsafe_code)]
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::otlp::forward::ExporterStatsSnapshot;
 use crate::otlp::{ReceiverSnapshot, Transport};
 use crate::pipeline::SignalStats;
+use crate::pipeline::forward::ForwardLaneStats;
 use crate::signal::Signal;
 
 /// The Content-Type of the page.
@@ -52,7 +70,7 @@ type PerSignal = (
 );
 
 /// Everything the page shows, sampled by the caller.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct MetricsInput {
     /// Time since the service started.
     pub uptime: Duration,
@@ -62,6 +80,10 @@ pub struct MetricsInput {
     pub receivers: ReceiverSnapshot,
     /// The pipeline's counters, in [`Signal::ALL`] order.
     pub signals: [SignalStats; 3],
+    /// The forward transport's counters per endpoint (empty without forwarding).
+    pub exporters: Vec<ExporterStatsSnapshot>,
+    /// The forwarder's counters per (endpoint, signal) (empty without forwarding).
+    pub forward: Vec<ForwardLaneStats>,
 }
 
 struct Page {
@@ -358,7 +380,114 @@ pub fn render(input: &MetricsInput) -> String {
             );
         }
     }
+    crate::otlp::forward::render_prometheus(&input.exporters, &mut p.out);
+    render_forward(&mut p, &input.forward);
     p.out
+}
+
+/// The forwarder's families (module docs); nothing without forwarding.
+fn render_forward(p: &mut Page, lanes: &[ForwardLaneStats]) {
+    if lanes.is_empty() {
+        return;
+    }
+    type Get = fn(&ForwardLaneStats) -> u64;
+    /// name, type, help, label key, (label value, value) per sample.
+    type Labelled = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [(&'static str, Get)],
+    );
+    let labelled: [Labelled; 3] = [
+        (
+            "forward_signal_items_sent_total",
+            "counter",
+            "Items handed to the transport, by path (live from the drain, catchup from the files).",
+            "path",
+            &[
+                ("live", |s| s.live_items_sent),
+                ("catchup", |s| s.catchup_items_sent),
+            ],
+        ),
+        (
+            "forward_signal_items_acked_total",
+            "counter",
+            "Items the endpoint acknowledged (all), and of those the ones read from the files (catchup).",
+            "path",
+            &[
+                ("all", |s| s.items_accepted),
+                ("catchup", |s| s.catchup_items_accepted),
+            ],
+        ),
+        (
+            "forward_signal_items_not_sent_total",
+            "counter",
+            "Items that will never be sent, by reason: rejected (partial success), dropped (non-retryable error), missing (in no stored file), retention (deleted by max_total_bytes first).",
+            "reason",
+            &[
+                ("rejected", |s| s.items_rejected),
+                ("dropped", |s| s.items_dropped),
+                ("missing", |s| s.rows_missing),
+                ("retention", |s| s.rows_retention_lost),
+            ],
+        ),
+    ];
+    for (name, kind, help, key, values) in labelled {
+        p.family(name, kind, help);
+        for l in lanes {
+            for (v, get) in values {
+                let labels = [
+                    ("endpoint", l.endpoint.as_str()),
+                    ("signal", l.signal.as_str()),
+                    (key, v),
+                ];
+                p.sample(name, &labels, get(l));
+            }
+        }
+    }
+    let simple: [(&str, &str, &str, Get); 5] = [
+        (
+            "forward_signal_items_deferred_total",
+            "counter",
+            "Items of requests deferred (retries exhausted, breaker open); resent from the files.",
+            |s| s.items_deferred,
+        ),
+        (
+            "forward_signal_queue_overflow_rows_total",
+            "counter",
+            "Live rows the forward queue could not take; sent from the files instead.",
+            |s| s.queue_overflow_rows,
+        ),
+        (
+            "forward_signal_cursor",
+            "gauge",
+            "Every row below this global row number is done (acknowledged or counted).",
+            |s| s.cursor,
+        ),
+        (
+            "forward_signal_lag_rows",
+            "gauge",
+            "Rows decoded but not yet done for this endpoint.",
+            |s| s.lag_rows,
+        ),
+        (
+            "forward_signal_in_flight_requests",
+            "gauge",
+            "Export requests outstanding.",
+            |s| s.in_flight,
+        ),
+    ];
+    for (name, kind, help, get) in simple {
+        p.family(name, kind, help);
+        for l in lanes {
+            let labels = [
+                ("endpoint", l.endpoint.as_str()),
+                ("signal", l.signal.as_str()),
+            ];
+            p.sample(name, &labels, get(l));
+        }
+    }
 }
 
 #[cfg(test)]

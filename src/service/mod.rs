@@ -41,10 +41,13 @@
 //! file could not be closed, or when the service could not start (a listener that cannot
 //! bind, storage that cannot be opened); 2 for a configuration problem (including TLS files).
 //!
-//! # Not yet
+//! # Forwarding
 //!
-//! Forwarding (`[forward]`, `--forward-endpoint`) is accepted by the configuration but not
-//! implemented: the service says so in a warning at start and forwards nothing.
+//! With `[[forward.endpoints]]` (or `--forward-endpoint URL`) the pipeline forwards every
+//! signal an endpoint takes, live and, for whatever could not be sent live, from the files
+//! ([`crate::pipeline::forward`]); `/metrics` shows the transport's and the forwarder's
+//! counters. An endpoint that cannot be used (bad URL, TLS files, credentials over
+//! `http://`) is a startup error (exit status 1).
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -363,8 +366,7 @@ impl Service {
     }
 }
 
-/// Logs the warnings a configuration deserves at start: listeners exposed without TLS, and
-/// forwarding that is configured but not implemented.
+/// Logs the warnings a configuration deserves at start: listeners exposed without TLS.
 pub fn log_config_warnings(config: &Config) {
     for (key, addr) in config.non_loopback_without_tls() {
         tracing::warn!(
@@ -375,14 +377,6 @@ pub fn log_config_warnings(config: &Config) {
             } else {
                 "send telemetry, in clear text"
             }
-        );
-    }
-    let n = config.forward.endpoints.len();
-    if n > 0 {
-        tracing::warn!(
-            "forwarding is not implemented yet: {n} endpoint(s) configured ([forward] or \
-             --forward-endpoint) are accepted but nothing is forwarded; telemetry is only \
-             written to files"
         );
     }
 }

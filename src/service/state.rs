@@ -12,7 +12,9 @@ use std::time::Instant;
 
 use super::health::Health;
 use super::metrics::MetricsInput;
+use crate::otlp::forward::ExporterStatsSnapshot;
 use crate::otlp::{ReceiverContext, Transport};
+use crate::pipeline::forward::ForwardLaneStats;
 use crate::pipeline::{Pipeline, ShutdownReport, SignalStats};
 use crate::signal::Signal;
 use crate::sync::{AtomicBool, Ordering};
@@ -36,6 +38,8 @@ pub(crate) struct Shared {
     ctx: Arc<ReceiverContext>,
     pipeline: Mutex<Option<Pipeline>>,
     last: Mutex<[SignalStats; 3]>,
+    /// The forwarder's last counters (per lane, per exporter).
+    last_forward: Mutex<(Vec<ForwardLaneStats>, Vec<ExporterStatsSnapshot>)>,
     health: Mutex<Health>,
     grpc: Listener,
     http: Listener,
@@ -58,6 +62,7 @@ impl Shared {
             ctx,
             pipeline: Mutex::new(Some(pipeline)),
             last: Mutex::new([SignalStats::default(); 3]),
+            last_forward: Mutex::new((Vec::new(), Vec::new())),
             health: Mutex::new(Health::new()),
             grpc: listener(grpc_enabled),
             http: listener(http_enabled),
@@ -92,14 +97,28 @@ impl Shared {
         *last
     }
 
+    /// The forwarder's counters now (or the last ones read): per lane, per exporter.
+    pub(crate) fn forward_stats(&self) -> (Vec<ForwardLaneStats>, Vec<ExporterStatsSnapshot>) {
+        let pipeline = lock(&self.pipeline);
+        let mut last = lock(&self.last_forward);
+        if let Some(p) = pipeline.as_ref() {
+            *last = (p.forward_stats(), p.exporter_stats());
+        }
+        last.clone()
+    }
+
     /// Takes the pipeline out for shutdown (once; `None` after).
     pub(crate) fn take_pipeline(&self) -> Option<Pipeline> {
         self.signal_stats();
+        self.forward_stats();
         lock(&self.pipeline).take()
     }
 
     /// Records the final counters of a finished shutdown.
     pub(crate) fn set_final(&self, report: &ShutdownReport) {
+        if !report.forward.is_empty() {
+            lock(&self.last_forward).0 = report.forward.clone();
+        }
         let mut last = lock(&self.last);
         for (signal, stats, _) in &report.signals {
             if let Some(i) = Signal::ALL.iter().position(|s| s == signal) {
@@ -134,11 +153,14 @@ impl Shared {
     /// Everything `/metrics` shows, at `now`.
     pub(crate) fn metrics_input(&self, now: Instant) -> MetricsInput {
         let ready = self.problems(now).is_empty();
+        let forward = self.forward_stats();
         MetricsInput {
             uptime: now.saturating_duration_since(self.started),
             ready,
             receivers: self.ctx.snapshot(),
             signals: self.signal_stats(),
+            exporters: forward.1,
+            forward: forward.0,
         }
     }
 }

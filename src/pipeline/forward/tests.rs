@@ -1,0 +1,593 @@
+//! The scheduler against a fake transport: live, catch-up, deferred, dropped, fairness,
+//! unavailability, restart and retention loss. Files are real Arrow IPC files with row numbers.
+#![forbid(unsafe_code)]
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use prost::Message;
+
+use super::catchup::CatchupReader;
+use super::lane::{Kind, Lane, LaneOptions, Stop};
+use super::ledger::Ledger;
+use super::queue::LiveQueue;
+use super::seam::{ExportOutcome, ExportRequest, FIRST_ROW_KEY, RowWatermarks, Transport};
+use super::stats::LaneStats;
+use crate::arrow::decode::decoder_for;
+use crate::arrow::otlp::Limits;
+use crate::otlp::forward::DropReason;
+use crate::signal::Signal;
+use crate::sync::{AtomicU64, Ordering};
+
+/// One `ResourceLogs` body whose log records carry `time_unix_nano` = their global row.
+fn record(rows: std::ops::Range<u64>) -> Vec<u8> {
+    ResourceLogs {
+        resource: None,
+        scope_logs: vec![ScopeLogs {
+            scope: None,
+            log_records: rows
+                .map(|r| LogRecord {
+                    time_unix_nano: r,
+                    severity_text: "INFO".into(),
+                    ..Default::default()
+                })
+                .collect(),
+            schema_url: String::new(),
+        }],
+        schema_url: String::new(),
+    }
+    .encode_to_vec()
+}
+
+fn ids(body: &[u8]) -> Vec<u64> {
+    let req = ExportLogsServiceRequest::decode(body).expect("a valid request");
+    req.resource_logs
+        .iter()
+        .flat_map(|r| &r.scope_logs)
+        .flat_map(|s| &s.log_records)
+        .map(|l| l.time_unix_nano)
+        .collect()
+}
+
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p =
+            std::env::temp_dir().join(format!("otlp-arrow-fwd-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes one finalized logs file holding rows `rows` in batches of `per_batch` rows.
+fn write_file(dir: &Path, seq: u32, rows: std::ops::Range<u64>, per_batch: u64) {
+    let mut decoder = decoder_for(Signal::Logs);
+    let mut batches = Vec::new();
+    let mut at = rows.start;
+    while at < rows.end {
+        let end = (at + per_batch).min(rows.end);
+        decoder.append(&record(at..end)).unwrap();
+        batches.push(decoder.finish());
+        at = end;
+    }
+    let schema = batches[0].schema();
+    let mut meta = schema.metadata().clone();
+    meta.insert(FIRST_ROW_KEY.to_owned(), rows.start.to_string());
+    let schema = Arc::new(schema.as_ref().clone().with_metadata(meta));
+    let name = format!("logs-20261201T000000.{:09}Z-000000.arrow", seq);
+    let file = std::fs::File::create(dir.join(name)).unwrap();
+    let mut w = arrow_ipc::writer::StreamWriter::try_new(file, &schema).unwrap();
+    for b in batches {
+        w.write(&b.with_schema(schema.clone()).unwrap()).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+#[derive(Default)]
+struct FakeState {
+    /// Outcomes to return, in order; `Accepted` once empty.
+    script: VecDeque<ExportOutcome>,
+    /// Every request, in the order the lane handed them over.
+    requests: Vec<Vec<u64>>,
+    /// Rows acknowledged (with repetitions).
+    accepted: Vec<u64>,
+    unavailable: bool,
+    /// Stop the lane once this many distinct rows were accepted (abort it when `true`).
+    stop_at: Option<(usize, Stop, bool)>,
+    /// Completions held until released (to keep requests in flight).
+    hold: bool,
+    held: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+#[derive(Clone, Default)]
+struct Fake(Rc<RefCell<FakeState>>);
+
+impl Transport for Fake {
+    fn export(&self, req: ExportRequest) -> impl Future<Output = ExportOutcome> + 'static {
+        let mut s = self.0.borrow_mut();
+        let rows = ids(&req.body);
+        assert_eq!(rows.len() as u64, req.items);
+        s.requests.push(rows.clone());
+        let outcome = s.script.pop_front().unwrap_or(ExportOutcome::Accepted {
+            rejected: 0,
+            message: None,
+        });
+        let wait = if s.hold {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            s.held.push(tx);
+            Some(rx)
+        } else {
+            None
+        };
+        let me = self.clone();
+        async move {
+            if let Some(rx) = wait {
+                let _ = rx.await;
+            }
+            let mut s = me.0.borrow_mut();
+            if matches!(outcome, ExportOutcome::Accepted { .. }) {
+                s.accepted.extend(rows);
+                if let Some((n, stop, abort)) = &s.stop_at {
+                    let distinct: std::collections::BTreeSet<_> = s.accepted.iter().collect();
+                    if distinct.len() >= *n {
+                        if *abort {
+                            stop.abort();
+                        } else {
+                            stop.request();
+                        }
+                    }
+                }
+            }
+            outcome
+        }
+    }
+
+    fn is_available(&self) -> bool {
+        !self.0.borrow().unavailable
+    }
+}
+
+struct Setup {
+    dir: TempDir,
+    queue: Arc<LiveQueue>,
+    marks: Arc<RowWatermarks>,
+    floor: Arc<AtomicU64>,
+    stats: Arc<LaneStats>,
+    fake: Fake,
+    options: LaneOptions,
+}
+
+impl Setup {
+    fn new(tag: &str) -> Setup {
+        Setup {
+            dir: TempDir::new(tag),
+            queue: LiveQueue::new(1 << 20),
+            marks: Arc::new(RowWatermarks::starting_at(0)),
+            floor: Arc::new(AtomicU64::new(0)),
+            stats: Arc::new(LaneStats::default()),
+            fake: Fake::default(),
+            options: LaneOptions {
+                poll: Duration::from_millis(2),
+                backoff_initial: Duration::from_millis(1),
+                backoff_max: Duration::from_millis(4),
+                stop_grace: Duration::from_secs(20),
+                ..LaneOptions::default()
+            },
+        }
+    }
+
+    fn lane(&self, ledger: Ledger) -> Lane<Fake> {
+        Lane {
+            signal: Signal::Logs,
+            transport: self.fake.clone(),
+            queue: self.queue.clone(),
+            ledger,
+            catchup: CatchupReader::new(
+                self.dir.0.clone(),
+                Signal::Logs,
+                Limits {
+                    max_bytes: self.options.max_request_bytes,
+                    max_items: self.options.max_request_items as usize,
+                },
+            ),
+            marks: self.marks.clone(),
+            floor: self.floor.clone(),
+            stats: self.stats.clone(),
+            options: self.options.clone(),
+            builder: None,
+        }
+    }
+
+    /// Marks rows below `n` decoded and written.
+    fn written(&self, n: u64) {
+        self.marks.set_decoded(n);
+        self.marks.set_written(n);
+    }
+
+    fn offer(&self, rows: std::ops::Range<u64>) {
+        self.queue.offer(
+            &record(rows.clone()),
+            rows.start,
+            (rows.end - rows.start) as u32,
+        );
+    }
+
+    /// Runs the lane until it stops (stop requested up front unless `stop_at` is set) or the
+    /// test's generous deadline.
+    fn run(&self, ledger: Ledger, stop: Stop, stop_now: bool) -> Ledger {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        if stop_now {
+            stop.request();
+        }
+        let lane = self.lane(ledger);
+        local.block_on(&rt, async move {
+            tokio::time::timeout(Duration::from_secs(30), lane.run(stop))
+                .await
+                .expect("the lane finishes")
+        })
+    }
+
+    fn accepted_sorted(&self) -> Vec<u64> {
+        let mut v = self.fake.0.borrow().accepted.clone();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+#[test]
+fn catch_up_sends_stored_rows_oldest_first_within_the_limits() {
+    let mut s = Setup::new("catchup");
+    s.options.max_request_items = 7;
+    write_file(&s.dir.0, 1, 0..40, 16);
+    write_file(&s.dir.0, 2, 40..100, 25);
+    s.written(100);
+    let ledger = s.run(Ledger::new(None, 0), Stop::new(), true);
+    assert_eq!(ledger.cursor(), 100);
+    let reqs = s.fake.0.borrow().requests.clone();
+    assert!(
+        reqs.iter().all(|r| !r.is_empty() && r.len() <= 7),
+        "{reqs:?}"
+    );
+    let flat: Vec<u64> = reqs.concat();
+    assert_eq!(
+        flat,
+        (0..100).collect::<Vec<_>>(),
+        "in order, each row once"
+    );
+    let st = s.stats.snapshot("x", Signal::Logs);
+    assert_eq!((st.catchup_items_sent, st.items_accepted), (100, 100));
+    assert_eq!(st.live_requests, 0);
+}
+
+#[test]
+fn catch_up_resumes_at_the_cursor_and_skips_rows_no_file_holds() {
+    let s = Setup::new("resume");
+    // 0..10 were deleted long ago; 60..70 were numbered but never stored.
+    write_file(&s.dir.0, 1, 10..60, 50);
+    write_file(&s.dir.0, 2, 70..90, 50);
+    s.written(90);
+    let ledger = s.run(Ledger::new(None, 5), Stop::new(), true);
+    assert_eq!(ledger.cursor(), 90);
+    let flat: Vec<u64> = s.fake.0.borrow().requests.concat();
+    let want: Vec<u64> = (10..60).chain(70..90).collect();
+    assert_eq!(flat, want);
+    assert_eq!(s.stats.snapshot("x", Signal::Logs).rows_missing, 5 + 10);
+}
+
+#[test]
+fn live_records_are_sent_as_concatenated_requests() {
+    let mut s = Setup::new("live");
+    s.options.max_request_items = 10;
+    for i in 0..20 {
+        s.offer(i * 3..i * 3 + 3);
+    }
+    s.marks.set_decoded(60);
+    let ledger = s.run(Ledger::new(None, 0), Stop::new(), true);
+    assert_eq!(ledger.cursor(), 60);
+    let reqs = s.fake.0.borrow().requests.clone();
+    // Whole records only: 3 records (9 items) fit under 10 items.
+    assert!(
+        reqs.iter()
+            .all(|r| r.len() == 9 || r.len() == 6 || r.len() == 3),
+        "{reqs:?}"
+    );
+    assert_eq!(reqs.concat(), (0..60).collect::<Vec<_>>());
+    let st = s.stats.snapshot("x", Signal::Logs);
+    assert_eq!((st.live_items_sent, st.catchup_requests), (60, 0));
+}
+
+#[test]
+fn a_deferred_request_is_resent_from_the_files() {
+    let s = Setup::new("deferred");
+    write_file(&s.dir.0, 1, 0..30, 10);
+    s.offer(0..10);
+    s.offer(10..20);
+    s.offer(20..30);
+    s.written(30);
+    s.fake
+        .0
+        .borrow_mut()
+        .script
+        .push_back(ExportOutcome::Deferred {
+            last_error: "unavailable".into(),
+        });
+    let stop = Stop::new();
+    s.fake.0.borrow_mut().stop_at = Some((30, stop.clone(), false));
+    let ledger = s.run(Ledger::new(None, 0), stop, false);
+    assert_eq!(ledger.cursor(), 30);
+    assert_eq!(s.accepted_sorted(), (0..30).collect::<Vec<_>>());
+    let st = s.stats.snapshot("x", Signal::Logs);
+    assert!(st.items_deferred > 0);
+    assert!(
+        st.catchup_items_accepted > 0,
+        "the deferred rows came from the files"
+    );
+    assert_eq!(st.items_dropped, 0);
+}
+
+#[test]
+fn a_non_retryable_error_drops_only_its_request() {
+    let mut s = Setup::new("dropped");
+    s.options.max_in_flight = 1;
+    s.offer(0..4);
+    s.offer(4..8);
+    s.offer(8..12);
+    s.options.max_request_items = 4;
+    s.marks.set_decoded(12);
+    {
+        let mut f = s.fake.0.borrow_mut();
+        f.script.push_back(ExportOutcome::Accepted {
+            rejected: 0,
+            message: None,
+        });
+        f.script.push_back(ExportOutcome::Dropped {
+            reason: DropReason::BadRequest,
+            message: "invalid".into(),
+        });
+    }
+    let ledger = s.run(Ledger::new(None, 0), Stop::new(), true);
+    assert_eq!(
+        ledger.cursor(),
+        12,
+        "the dropped rows do not stall the cursor"
+    );
+    assert_eq!(s.accepted_sorted(), [0, 1, 2, 3, 8, 9, 10, 11]);
+    let st = s.stats.snapshot("x", Signal::Logs);
+    assert_eq!((st.items_dropped, st.items_accepted), (4, 8));
+}
+
+#[test]
+fn live_and_catch_up_share_the_slots_fairly() {
+    let mut s = Setup::new("fair");
+    s.options.max_in_flight = 2;
+    s.options.max_request_items = 5;
+    // 0..200 on disk from before the start; 200..400 arrive live.
+    write_file(&s.dir.0, 1, 0..200, 50);
+    s.written(200);
+    for i in 0..40 {
+        s.offer(200 + i * 5..205 + i * 5);
+    }
+    s.marks.set_decoded(400);
+    let ledger = s.run(Ledger::new(None, 0), Stop::new(), true);
+    assert_eq!(ledger.cursor(), 400);
+    let kinds: Vec<Kind> = s
+        .fake
+        .0
+        .borrow()
+        .requests
+        .iter()
+        .map(|r| {
+            if r[0] < 200 {
+                Kind::Catchup
+            } else {
+                Kind::Live
+            }
+        })
+        .collect();
+    assert_eq!(kinds.len(), 80);
+    // Both have 40 requests of work: in every prefix neither kind is ahead by more than one.
+    let mut diff: i64 = 0;
+    for (i, k) in kinds.iter().enumerate() {
+        diff += if *k == Kind::Live { 1 } else { -1 };
+        assert!(diff.abs() <= 1, "unfair at request {i}: {kinds:?}");
+    }
+}
+
+#[test]
+fn catch_up_keeps_its_share_of_slots_while_live_requests_are_in_flight() {
+    let mut s = Setup::new("share");
+    s.options.max_in_flight = 4;
+    s.options.max_request_items = 5;
+    write_file(&s.dir.0, 1, 0..100, 50);
+    s.written(100);
+    for i in 0..20 {
+        s.offer(100 + i * 5..105 + i * 5);
+    }
+    s.marks.set_decoded(200);
+    s.fake.0.borrow_mut().hold = true;
+    let stop = Stop::new();
+    let lane = s.lane(Ledger::new(None, 0));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    let fake = s.fake.clone();
+    let ledger = local.block_on(&rt, async move {
+        let run = tokio::task::spawn_local(lane.run(stop.clone()));
+        // Wait (bounded) until the lane has filled its slots and is waiting for outcomes.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while fake.0.borrow().requests.len() < 4 {
+            assert!(tokio::time::Instant::now() < deadline);
+            tokio::task::yield_now().await;
+        }
+        {
+            let f = fake.0.borrow();
+            let live = f.requests.iter().filter(|r| r[0] >= 100).count();
+            assert_eq!(live, 2, "two slots each: {:?}", f.requests);
+        }
+        stop.request();
+        fake.0.borrow_mut().hold = false;
+        for tx in fake.0.borrow_mut().held.drain(..) {
+            let _ = tx.send(());
+        }
+        run.await.unwrap()
+    });
+    assert_eq!(ledger.cursor(), 200);
+}
+
+#[test]
+fn nothing_is_sent_or_dropped_while_the_endpoint_is_unavailable() {
+    let mut s = Setup::new("unavailable");
+    s.queue = LiveQueue::new(100); // small: most live records overflow into gaps
+    write_file(&s.dir.0, 1, 0..50, 10);
+    for i in 0..10 {
+        s.offer(i * 5..i * 5 + 5);
+    }
+    s.written(50);
+    s.fake.0.borrow_mut().unavailable = true;
+    // Stopping while unavailable: the lane gives up at once and keeps its cursor.
+    let ledger = s.run(Ledger::new(None, 0), Stop::new(), true);
+    assert_eq!(ledger.cursor(), 0);
+    assert!(s.fake.0.borrow().requests.is_empty());
+    assert!(s.queue.stats().overflow_rows > 0);
+    // Available again (a restart with the same queue and ledger): everything arrives once.
+    s.fake.0.borrow_mut().unavailable = false;
+    s.queue = LiveQueue::new(100); // a new process: a new queue, gaps derived from the cursor
+    let ledger = s.run(ledger, Stop::new(), true);
+    assert_eq!(ledger.cursor(), 50);
+    let all: Vec<u64> = s.fake.0.borrow().requests.concat();
+    let mut sorted = all.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..50).collect::<Vec<_>>(), "each row exactly once");
+    let st = s.stats.snapshot("x", Signal::Logs);
+    assert_eq!((st.items_dropped, st.rows_missing), (0, 0));
+}
+
+#[test]
+fn a_restart_resends_at_most_what_was_not_acknowledged_in_order() {
+    let mut s = Setup::new("restart");
+    s.options.max_request_items = 10;
+    write_file(&s.dir.0, 1, 0..100, 10);
+    s.written(100);
+    let dir = TempDir::new("restart-cursor");
+    let path = dir.0.join("logs/.forward/ep.cursor");
+    s.options.max_in_flight = 3;
+    // First run: the lane is aborted (a crash, as far as the ledger is concerned) once 30
+    // rows were acknowledged, with requests in flight.
+    let stop = Stop::new();
+    s.fake.0.borrow_mut().stop_at = Some((30, stop.clone(), true));
+    let ledger = s.run(Ledger::new(Some(path.clone()), 0), stop, false);
+    drop(ledger);
+    // Completions may be seen in any order: the cursor is wherever the contiguous prefix got.
+    let cursor = super::ledger::read_cursor(&path).cursor();
+    let first_run = s.fake.0.borrow().requests.concat().len();
+    assert!(first_run >= 30 && cursor <= 30, "{first_run} {cursor}");
+    s.fake.0.borrow_mut().stop_at = None;
+    // Second run from the persisted cursor (a new process: a new queue).
+    s.queue = LiveQueue::new(1 << 20);
+    let ledger = s.run(Ledger::new(Some(path.clone()), cursor), Stop::new(), true);
+    assert_eq!(ledger.cursor(), 100);
+    let all = s.fake.0.borrow().requests.concat();
+    let mut counts: HashMap<u64, usize> = HashMap::new();
+    all.iter().for_each(|r| *counts.entry(*r).or_default() += 1);
+    assert_eq!(counts.len(), 100);
+    let dups: usize = counts.values().map(|c| c - 1).sum();
+    assert!(
+        dups <= first_run - cursor as usize,
+        "duplicates bounded by what was unacked"
+    );
+    assert!(dups <= 3 * 10, "and by max_in_flight requests: {dups}");
+}
+
+#[test]
+fn rows_deleted_by_retention_are_counted_and_skipped() {
+    let s = Setup::new("floor");
+    write_file(&s.dir.0, 2, 40..60, 10);
+    s.written(60);
+    // Retention deleted 0..40 by total size before it was sent.
+    s.floor.store(40, Ordering::Release);
+    let ledger = s.run(Ledger::new(None, 0), Stop::new(), true);
+    assert_eq!(ledger.cursor(), 60);
+    let st = s.stats.snapshot("x", Signal::Logs);
+    assert_eq!((st.rows_retention_lost, st.rows_missing), (40, 0));
+    assert_eq!(
+        s.fake.0.borrow().requests.concat(),
+        (40..60).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn the_gate_keeps_files_the_slowest_endpoint_needs() {
+    use crate::arrow::files::{DeleteReason, DeletionGate};
+    let dir = TempDir::new("gate");
+    write_file(&dir.0, 1, 0..10, 10);
+    write_file(&dir.0, 2, 10..20, 10);
+    write_file(&dir.0, 3, 20..30, 10);
+    let (fast, slow) = (Arc::new(AtomicU64::new(30)), Arc::new(AtomicU64::new(10)));
+    let floor = Arc::new(AtomicU64::new(0));
+    let gate = super::gate::ForwardGate::new(
+        dir.0.clone(),
+        Signal::Logs,
+        vec![fast, slow.clone()],
+        floor.clone(),
+    );
+    let files: BTreeMap<_, _> = crate::arrow::files::list(&dir.0, Signal::Logs)
+        .unwrap()
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| (i, f.path))
+        .collect();
+    assert!(
+        gate.may_delete(&files[&0]),
+        "rows 0..10 are below both cursors"
+    );
+    assert!(
+        !gate.may_delete(&files[&1]),
+        "the slow endpoint still needs 10..20"
+    );
+    slow.store(25, Ordering::Release);
+    assert!(gate.may_delete(&files[&1]));
+    assert!(
+        !gate.may_delete(&files[&2]),
+        "the newest file: its own rows end at 30"
+    );
+    // A forced deletion raises the floor to the oldest file left.
+    std::fs::remove_file(&files[&0]).unwrap();
+    std::fs::remove_file(&files[&1]).unwrap();
+    gate.deleted(&files[&1], DeleteReason::TotalBytes);
+    assert_eq!(floor.load(Ordering::Acquire), 20);
+    gate.deleted(&files[&1], DeleteReason::Age);
+    assert_eq!(floor.load(Ordering::Acquire), 20);
+}
+
+#[test]
+fn endpoint_ids_are_stable_and_hide_credentials() {
+    let a = super::endpoint_id("http://user:secret@collector:4317");
+    assert_eq!(a, super::endpoint_id("http://user:other@collector:4317"));
+    assert_ne!(a, super::endpoint_id("http://collector:4318"));
+    assert_eq!(a.len(), 16);
+    let p = super::cursor_path(Path::new("/data"), Signal::Traces, "http://collector:4317");
+    assert!(p.starts_with("/data/traces/.forward"));
+    assert!(p.to_string_lossy().ends_with(".cursor"));
+}

@@ -680,3 +680,35 @@ fn concurrent_flushes_all_complete_and_each_covers_what_was_committed_before_it(
     );
     assert_eq!(p.shutdown().lost(), 0);
 }
+
+#[test]
+fn flush_waits_for_a_claim_made_before_it_and_reports_a_stalled_producer() {
+    let dir = TempDir::new("pipe-held-claim");
+    let p = Pipeline::start(&config(dir.path())).unwrap();
+    let ring = p.ring(Signal::Traces);
+    let producer = ring.producer();
+    // A producer claims first and stalls; spans committed after it sit behind its claim.
+    let held = producer
+        .try_claim(Signal::Traces.record_kind(), 64)
+        .unwrap();
+    write_spans(ring, 0, 10).unwrap();
+    // The flush cannot see those spans yet, so it must not claim success.
+    assert_eq!(
+        p.flush(Duration::from_millis(300)),
+        Err(drain::FlushError::TimedOut)
+    );
+    match p.flush(Duration::from_secs(10)) {
+        Err(drain::FlushError::Storage(m)) => {
+            assert!(m.contains("uncommitted traces record"), "{m}")
+        }
+        other => panic!("expected the stalled producer to be reported, got {other:?}"),
+    }
+    // Once the claim is given up (aborted), everything committed is flushed.
+    held.abort();
+    p.flush(Duration::from_secs(10)).unwrap();
+    assert_eq!(
+        readable_ids(&dir.path().join("traces")),
+        (1..=10).collect::<Vec<_>>()
+    );
+    assert_eq!(p.shutdown().lost(), 0);
+}

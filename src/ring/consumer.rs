@@ -115,6 +115,13 @@ impl<'r> Consumer<'r> {
         }
     }
 
+    /// How far this consumer has read: a byte position in the same space as
+    /// [`Ring::claimed_position`](super::Ring::claimed_position). Every record claimed before
+    /// the claim position was `p` has been read (or skipped as aborted) once this is `>= p`.
+    pub fn position(&self) -> u64 {
+        self.head
+    }
+
     /// Whether no committed record is ready at the head right now.
     pub fn is_empty(&self) -> bool {
         let ring = self.ring;

@@ -271,6 +271,14 @@ impl Ring {
             .map(|_| Consumer::new(self))
     }
 
+    /// The producers' claim position: bytes ever claimed (records, padding and aborted claims).
+    /// A record committed before this call was claimed before it, so it lies below the value
+    /// returned; a consumer whose [`position`](Consumer::position) reaches it has read that
+    /// record. Not on any hot path (one load).
+    pub fn claimed_position(&self) -> u64 {
+        self.tail.load(Ordering::Acquire)
+    }
+
     /// Bytes claimed and not yet released (a racy but bounded estimate: `0..=capacity`).
     pub fn in_use_bytes(&self) -> u64 {
         let head = self.consumer_side.head.load(Ordering::Acquire);

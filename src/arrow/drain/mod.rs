@@ -333,6 +333,10 @@ impl Drop for DrainHandle {
 /// notifies).
 const MAX_WAIT: Duration = Duration::from_millis(100);
 
+/// How long a flush waits for producers to commit claims made before it (they normally take
+/// nanoseconds) before it reports a stalled producer.
+const FLUSH_CLAIM_WAIT: Duration = Duration::from_secs(1);
+
 struct Drain<'r> {
     ring: &'r Ring,
     decoder: Box<dyn Decoder>,
@@ -569,6 +573,13 @@ impl Drain<'_> {
 
     /// Reads everything committed so far, has it written, and the file finalized.
     fn flush_now(&mut self, consumer: &mut crate::ring::Consumer<'_>) -> Result<(), String> {
+        // Every record committed before the flush was asked for was claimed below this
+        // position. A record can be committed behind an earlier claim that another producer has
+        // not committed yet; the consumer cannot pass that claim, so "nothing readable" does not
+        // mean "everything read": read until the position is reached.
+        let target = self.ring.claimed_position();
+        let started = Instant::now();
+        let mut pause = Duration::from_micros(10);
         // Waiting batches go first, so order is kept.
         self.hand_off_all()?;
         loop {
@@ -578,9 +589,23 @@ impl Drain<'_> {
             let more = !consumer.is_empty();
             self.cut();
             self.hand_off_all()?;
-            if !more {
+            if more {
+                continue;
+            }
+            if consumer.position() >= target {
                 break;
             }
+            // A producer is between claim and commit (a few nanoseconds normally); a claim
+            // held this long means a stalled producer, and the flush reports it.
+            if started.elapsed() >= FLUSH_CLAIM_WAIT {
+                return Err(format!(
+                    "a producer has held an uncommitted {} record for over {FLUSH_CLAIM_WAIT:?}; \
+                     records committed after it are not yet readable",
+                    self.decoder.signal()
+                ));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(1));
         }
         self.flush_seq += 1;
         let seq = self.flush_seq;

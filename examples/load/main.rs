@@ -74,7 +74,7 @@ usage: otlp-arrow-load MODE [--flag value]...
                    --server target/release/otlp-arrow   --keep false
   forward-throughput otlp-arrow forwarding (catch-up) vs opentelemetry-otlp's SpanExporter,
                    same spans, same upstream kind: --spans 400000 --runs 3 --server PATH
-                   --upstream serve|sink (serve)
+                   --upstream serve|sink (serve)  --compression none|gzip (none, both senders)
 ";
 
 fn main() -> ExitCode {

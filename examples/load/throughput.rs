@@ -26,7 +26,7 @@ use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{InstrumentationScope, KeyValue};
-use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter as _, SpanLinks};
 
@@ -45,11 +45,17 @@ pub(crate) fn main(words: &[String]) -> Result<bool, String> {
         Some("sink") => true,
         Some(other) => return Err(format!("--upstream {other:?}: serve or sink")),
     };
+    // The same request compression for both senders (none is the exporter's default).
+    let gzip = match a.take("compression").as_deref() {
+        None | Some("none") => false,
+        Some("gzip") => true,
+        Some(other) => return Err(format!("--compression {other:?}: none or gzip")),
+    };
     a.finish()?;
     let dir = std::env::temp_dir().join(format!("otlp-arrow-fwd-tput-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let result = run(&server, &dir, spans, runs, sink);
+    let result = run(&server, &dir, spans, runs, sink, gzip);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -94,7 +100,14 @@ fn upstream(
     Ok((child, a))
 }
 
-fn run(server: &Path, dir: &Path, spans: u64, runs: usize, sink: bool) -> Result<bool, String> {
+fn run(
+    server: &Path,
+    dir: &Path,
+    spans: u64,
+    runs: usize,
+    sink: bool,
+    gzip: bool,
+) -> Result<bool, String> {
     let items = 100u64;
     // 1. The backlog.
     let backlog = dir.join("backlog");
@@ -122,8 +135,10 @@ fn run(server: &Path, dir: &Path, spans: u64, runs: usize, sink: bool) -> Result
         std::fs::write(
             &config,
             format!(
-                "[[forward.endpoints]]\nurl = \"http://{}\"\nsignals = [\"traces\"]\n",
-                ua[0]
+                "[[forward.endpoints]]\nurl = \"http://{}\"\nsignals = [\"traces\"]\n\
+                 compression = \"{}\"\n",
+                ua[0],
+                if gzip { "gzip" } else { "none" }
             ),
         )
         .map_err(|e| e.to_string())?;
@@ -165,11 +180,16 @@ fn run(server: &Path, dir: &Path, spans: u64, runs: usize, sink: bool) -> Result
                 .build()
                 .map_err(|e| e.to_string())?;
             let took = rt.block_on(async {
-                let exporter = opentelemetry_otlp::SpanExporter::builder()
+                let builder = opentelemetry_otlp::SpanExporter::builder()
                     .with_tonic()
-                    .with_endpoint(format!("http://{}", ub[0]))
-                    .build()
-                    .map_err(|e| e.to_string())?;
+                    .with_endpoint(format!("http://{}", ub[0]));
+                // No compression is the exporter's default.
+                let builder = if gzip {
+                    builder.with_compression(opentelemetry_otlp::Compression::Gzip)
+                } else {
+                    builder
+                };
+                let exporter = builder.build().map_err(|e| e.to_string())?;
                 let start = Instant::now();
                 for b in batches {
                     exporter.export(b).await.map_err(|e| e.to_string())?;

@@ -1344,10 +1344,8 @@ mod tests {
         assert_eq!(st, OTLP_ARROW_OK, "{}", last_error());
         assert_eq!(ring.stats().aborted, before.aborted);
         // SAFETY: the handle from open; no other call is running.
-        assert_eq!(
-            unsafe { crate::library::otlp_arrow_close(h) },
-            OTLP_ARROW_OK
-        );
+        let st = unsafe { crate::library::otlp_arrow_close(h) };
+        assert_eq!(st, OTLP_ARROW_OK);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

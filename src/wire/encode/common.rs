@@ -587,7 +587,9 @@ impl<'a> Value for AnyValue<'a> {
     type Array = [AnyValue<'a>];
     type KvList = [KeyValue<'a>];
 
-    #[inline]
+    // Always in line: a scalar's view then folds away (the C ABI's hot path builds
+    // `AnyValue::Int` etc. only to size and write them).
+    #[inline(always)]
     fn view(&self) -> ValueView<'_, [AnyValue<'a>], [KeyValue<'a>]> {
         match *self {
             Self::Empty => ValueView::Empty,

@@ -474,12 +474,12 @@ pub(crate) fn copy_short_bits(dst: &mut [u8], src: &[u8]) -> u64 {
     match n {
         0 => 0,
         1..=3 => {
-            let mut acc = 0u8;
-            for (d, s) in dst.iter_mut().zip(src) {
-                *d = *s;
-                acc |= *s;
-            }
-            u64::from(acc)
+            // Indexes 0, n/2 and n-1 cover every byte of a 1..=3 byte string: no loop.
+            let (a, b, c) = (src[0], src[n / 2], src[n - 1]);
+            dst[0] = a;
+            dst[n / 2] = b;
+            dst[n - 1] = c;
+            u64::from(a | b | c)
         }
         4..=7 => {
             let a: [u8; 4] = fixed(&src[..4]);

@@ -1390,3 +1390,119 @@ fn key_value_entries_at_every_length_boundary_match_prost() {
         }
     }
 }
+
+/// An attribute list written by a closure over the raw writers, for the test below.
+struct RawAttrs<'f> {
+    len: usize,
+    write: &'f dyn Fn(u32, &mut Writer<'_>) -> Result<u64, EncodeError>,
+    bits: std::cell::Cell<u64>,
+}
+
+impl Attributes for RawAttrs<'_> {
+    fn attributes_len(&self, _field: u32) -> usize {
+        self.len
+    }
+    fn encode_attributes(&self, field: u32, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        self.bits.set((self.write)(field, w)?);
+        Ok(())
+    }
+}
+
+/// The writers for unchecked bytes (`Writer::key_value_raw_str` / `key_value_raw_key`, used by
+/// the C ABI's hot path, which checks UTF-8 while copying) write exactly `key_value`'s bytes,
+/// are sized by `string_key_value_len_raw` / `key_value_len_raw`, and report a non-ASCII byte
+/// at any position of any length: the word they return has a bit of `ASCII_HIGH_BITS` set iff
+/// some byte was not ASCII (or a string was too long for the fused check, above 256 bytes, or
+/// the value is neither a scalar nor a string).
+#[test]
+fn raw_key_value_writers_match_key_value_and_see_every_non_ascii_byte() {
+    use otlp_arrow::wire::encode::{ASCII_HIGH_BITS, key_value_len_raw, string_key_value_len_raw};
+    let lens: Vec<usize> = (0..70)
+        .chain([120, 127, 128, 200, 255, 256, 257, 300])
+        .collect();
+    let long = "k".repeat(300);
+    // The entry as `key_value` writes it (inside a `Resource`, attributes field 1), and the
+    // same entry written by `write`, with the word it returned.
+    let expected = |key: &str, value: AnyValue<'_>| {
+        let kv = [KeyValue::new(key, value)];
+        encode_vec(&Resource {
+            attributes: &kv[..],
+            dropped_attributes_count: 0,
+        })
+    };
+    let raw = |len: usize, write: &dyn Fn(u32, &mut Writer<'_>) -> Result<u64, EncodeError>| {
+        let attrs = RawAttrs {
+            len,
+            write,
+            bits: std::cell::Cell::new(0),
+        };
+        let bytes = encode_vec(&Resource {
+            attributes: &attrs,
+            dropped_attributes_count: 0,
+        });
+        (bytes, attrs.bits.get())
+    };
+    for &kl in &lens {
+        let key = &long[..kl];
+        for &vl in &lens {
+            let value = &long[..vl];
+            let len = string_key_value_len_raw(1, kl, vl);
+            assert_eq!(len, key_value_len(1, key, &AnyValue::String(value)));
+            let (got, bits) = raw(len, &|f, w| {
+                w.key_value_raw_str(f, key.as_bytes(), value.as_bytes())
+            });
+            assert!(
+                got == expected(key, AnyValue::String(value)),
+                "key {kl} value {vl}"
+            );
+            assert_eq!(
+                bits & ASCII_HIGH_BITS != 0,
+                kl > 256 || vl > 256,
+                "{kl} {vl}"
+            );
+            // One non-ASCII byte anywhere in the key or the value is seen.
+            for at in [0, kl / 2, kl.saturating_sub(1)]
+                .into_iter()
+                .filter(|_| kl > 0)
+            {
+                let mut k = key.as_bytes().to_vec();
+                k[at] = 0xc3;
+                let (_, bits) = raw(len, &|f, w| w.key_value_raw_str(f, &k, value.as_bytes()));
+                assert_ne!(bits & ASCII_HIGH_BITS, 0, "key {kl} at {at}");
+            }
+            for at in [0, vl / 2, vl.saturating_sub(1)]
+                .into_iter()
+                .filter(|_| vl > 0)
+            {
+                let mut v = value.as_bytes().to_vec();
+                v[at] = 0x80;
+                let (_, bits) = raw(len, &|f, w| w.key_value_raw_str(f, key.as_bytes(), &v));
+                assert_ne!(bits & ASCII_HIGH_BITS, 0, "value {vl} at {at}");
+            }
+        }
+        for value in [
+            AnyValue::Bool(true),
+            AnyValue::Int(-1),
+            AnyValue::Int(300),
+            AnyValue::Double(0.5),
+            AnyValue::Empty,
+        ] {
+            let len = key_value_len_raw(1, kl, &value);
+            assert_eq!(len, key_value_len(1, key, &value));
+            let (got, bits) = raw(len, &|f, w| w.key_value_raw_key(f, key.as_bytes(), &value));
+            assert!(got == expected(key, value), "key {kl} {value:?}");
+            let empty = matches!(value, AnyValue::Empty);
+            assert_eq!(
+                bits & ASCII_HIGH_BITS != 0,
+                kl > 256 || empty,
+                "{kl} {value:?}"
+            );
+            if kl > 0 && kl <= 256 && !empty {
+                let mut k = key.as_bytes().to_vec();
+                k[kl - 1] = 0xff;
+                let (_, bits) = raw(len, &|f, w| w.key_value_raw_key(f, &k, &value));
+                assert_ne!(bits & ASCII_HIGH_BITS, 0, "{kl} {value:?}");
+            }
+        }
+    }
+}

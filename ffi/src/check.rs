@@ -291,23 +291,30 @@ pub(crate) unsafe fn check_attributes(
     Ok(())
 }
 
-/// [`check_attributes`] for `invalid_utf8 = "reject"`, fused with sizing: also returns the
-/// array's encoded length as a repeated `KeyValue` field with a one-byte tag (any field number
-/// up to 15; see [`crate::strict::SizedAttrs`]).
+/// The first of the hot path's two walks over an attribute array (`invalid_utf8 =
+/// "reject"`): checks every pointer, length, value type and the budget, and returns the
+/// array's encoded length as a repeated `KeyValue` field with a one-byte tag (any field
+/// number up to 15; see [`crate::strict::SizedAttrs`]).
 ///
-/// One walk instead of two: the check reads every key and value anyway, so the length of
-/// each entry is added up from what it just read. The lengths come from the encoder's own
-/// `key_value_len`, so they cannot disagree with what it writes.
+/// For the common attributes (string, int, double and bool values) it reads no string byte:
+/// their lengths come from the pointers and lengths alone, and the UTF-8 of their keys and
+/// string values is checked by the second walk while it copies them
+/// ([`SizedAttrs`](crate::strict::SizedAttrs)'s `encode_attributes`), which fails the record
+/// (the claim is then aborted) on invalid UTF-8. So each string is read once, not twice.
+/// Other values (empty, bytes, arrays, key-value lists) are checked whole here, key
+/// included, and written by the general encoder.
 ///
 /// # Safety
 /// As [`check_attributes`]; `budget.utf8` must be [`Utf8::Reject`].
 #[inline(always)]
-pub(crate) unsafe fn check_sized_attributes(
+pub(crate) unsafe fn size_attributes(
     ptr: *const otlp_arrow_attribute,
     len: usize,
     budget: &mut Budget,
 ) -> Result<usize, Error> {
-    use core_crate::wire::encode::{AnyValue, key_value_len};
+    use core_crate::wire::encode::{
+        AnyValue, key_value_len, key_value_len_raw, string_key_value_len_raw,
+    };
     debug_assert_eq!(budget.utf8, Utf8::Reject);
     // Any field number with a one-byte tag gives the same length.
     const FIELD: u32 = 1;
@@ -317,56 +324,52 @@ pub(crate) unsafe fn check_sized_attributes(
     let mut total = 0usize;
     for a in attrs {
         // SAFETY: (whole block) forwarded to the caller; each union member is read only under
-        // the tag that names it, and each `&str` is made only after its bytes passed the
-        // ASCII test or `from_utf8`.
+        // the tag that names it, and a `&str` is made only after its bytes passed `is_utf8`.
         unsafe {
             let key = budget.lean_str(&a.key, "attribute key")?;
-            let key_bits = ascii_bits(key);
+            let kl = key.len();
             let d = &a.value.data;
-            let t = a.value.type_;
-            if t == value_type::STRING {
-                let v = budget.lean_str(&d.string_value, "string value")?;
-                // One test for both strings; the exact culprit only on the slow path.
-                if (key_bits | ascii_bits(v)) & HIGH_BITS != 0 {
-                    if core::str::from_utf8(key).is_err() {
-                        return Err(Error::InvalidUtf8("attribute key"));
-                    }
-                    if core::str::from_utf8(v).is_err() {
-                        return Err(Error::InvalidUtf8("string value"));
+            total += match a.value.type_ {
+                value_type::STRING => {
+                    let vl = budget.lean_str(&d.string_value, "string value")?.len();
+                    // Key and value each with a one-byte length and the entry under 128
+                    // bytes (the common case): tag 1 + len 1 + key (2 + kl) + value field 2
+                    // + string member (2 + vl). Otherwise the encoder's own formula.
+                    if kl != 0 && kl + vl < 122 {
+                        8 + kl + vl
+                    } else {
+                        string_key_value_len_raw(FIELD, kl, vl)
                     }
                 }
-                let (key, v) = (
-                    core::str::from_utf8_unchecked(key),
-                    core::str::from_utf8_unchecked(v),
-                );
-                let (kl, vl) = (key.len(), v.len());
-                // Key and value each with a one-byte length and the entry under 128 bytes
-                // (the common case): tag 1 + len 1 + key (2 + kl) + value field 2 +
-                // string member (2 + vl). Otherwise the encoder's own formula.
-                total += if kl != 0 && kl + vl < 122 {
-                    8 + kl + vl
-                } else {
-                    key_value_len(FIELD, key, &AnyValue::String(v))
-                };
-                continue;
-            }
-            if key_bits & HIGH_BITS != 0 && core::str::from_utf8(key).is_err() {
-                return Err(Error::InvalidUtf8("attribute key"));
-            }
-            let key = core::str::from_utf8_unchecked(key);
-            total += match t {
-                value_type::INT => key_value_len(FIELD, key, &AnyValue::Int(d.int_value)),
-                value_type::DOUBLE => key_value_len(FIELD, key, &AnyValue::Double(d.double_value)),
-                value_type::BOOL => key_value_len(FIELD, key, &AnyValue::Bool(d.bool_value != 0)),
-                value_type::EMPTY => key_value_len(FIELD, key, &AnyValue::Empty),
+                value_type::INT => key_value_len_raw(FIELD, kl, &AnyValue::Int(d.int_value)),
+                value_type::DOUBLE => key_value_len_raw(FIELD, kl, &AnyValue::Double(0.0)),
+                value_type::BOOL => key_value_len_raw(FIELD, kl, &AnyValue::Bool(false)),
                 _ => {
+                    if !is_utf8(key) {
+                        return Err(Error::InvalidUtf8("attribute key"));
+                    }
                     check_value(&a.value, 0, budget)?;
-                    key_value_len(FIELD, key, crate::strict::value(&a.value))
+                    key_value_len(
+                        FIELD,
+                        core::str::from_utf8_unchecked(key),
+                        crate::strict::value(&a.value),
+                    )
                 }
             };
         }
     }
     Ok(total)
+}
+
+/// Whether the second walk ([`crate::strict::SizedAttrs`]) writes this value type from
+/// unchecked bytes (and checks them while copying), rather than through the general encoder
+/// after [`size_attributes`] checked it whole.
+#[inline(always)]
+pub(crate) const fn checked_while_copied(type_: u32) -> bool {
+    matches!(
+        type_,
+        value_type::STRING | value_type::INT | value_type::DOUBLE | value_type::BOOL
+    )
 }
 
 /// Checks one value and everything nested in it.

@@ -29,8 +29,7 @@ use core_crate::wire::encode::{
 };
 
 use crate::check::{
-    Budget, Utf8, check_attributes, check_sized_attributes, check_value, checked_bytes,
-    checked_str, slice,
+    Budget, Utf8, check_attributes, check_value, checked_bytes, checked_str, size_attributes, slice,
 };
 use crate::library::Inner;
 use crate::lossy::{self, LossyAttrs, LossyBody, SCRATCH_BYTES, Scratch};
@@ -304,11 +303,16 @@ pub(crate) unsafe fn record_span(lib: &Inner, s: &otlp_arrow_span) -> Result<(),
 
 /// The hot path: `invalid_utf8 = "reject"`, no events and no links (nearly every span).
 ///
-/// One walk checks the attributes and adds up their encoded length
-/// ([`check_sized_attributes`]); the record is then sized with a few additions
+/// A first walk checks the attributes' pointers, lengths and types and adds up their encoded
+/// length from the lengths alone ([`size_attributes`]: no string byte is read for string and
+/// scalar attributes); the record is then sized with a few additions
 /// ([`SpanRecord::lengths`]), one slot is claimed and the record written straight into it
 /// ([`SpanRecord::encode_exact`]): the registered resource and scope bytes are copied, the
-/// span encoded. The bytes are those of the general path (a test compares them).
+/// span encoded, and the attributes' UTF-8 checked as they are copied
+/// ([`strict::SizedAttrs`]). Invalid UTF-8 found there aborts the claim (nothing is
+/// committed; the ring counts an aborted claim) and fails the call with
+/// `OTLP_ARROW_INVALID_ARGUMENT` naming the field. The bytes are those of the general path
+/// (a test compares them).
 ///
 /// # Safety
 /// `s` and everything it points to follow the [`crate::types`] contracts.
@@ -323,7 +327,7 @@ unsafe fn record_span_fast(lib: &Inner, s: &otlp_arrow_span) -> Result<(), Error
         budget.str(&s.name, "span name")?;
         budget.str(&s.trace_state, "span trace_state")?;
         budget.str(&s.status_message, "span status message")?;
-        let attrs_len = check_sized_attributes(s.attributes, s.attributes_len, &mut budget)?;
+        let attrs_len = size_attributes(s.attributes, s.attributes_len, &mut budget)?;
         (
             checked_str(&s.name),
             checked_str(&s.trace_state),
@@ -365,11 +369,15 @@ unsafe fn record_span_fast(lib: &Inner, s: &otlp_arrow_span) -> Result<(), Error
     };
     let plan = record.lengths();
     let mut claim = lib.claim(Signal::Traces, plan.total())?;
-    // A failure here means the caller changed the memory during the call; the claim is
-    // dropped, which turns it into padding.
-    record
-        .encode_exact(&plan, claim.payload_mut())
-        .map_err(|_| Error::Invalid("the record changed while it was being encoded"))?;
+    // A failure here is invalid UTF-8 in an attribute (checked while copied), or the caller
+    // changed the memory during the call; either way the claim is dropped, which aborts it
+    // (the space becomes padding, the ring counts it): nothing is committed.
+    if let Err(e) = record.encode_exact(&plan, claim.payload_mut()) {
+        return Err(match attributes.invalid_utf8() {
+            Some(field) if e == EncodeError::InvalidUtf8 => Error::InvalidUtf8(field),
+            _ => Error::Invalid("the record changed while it was being encoded"),
+        });
+    }
     claim.commit();
     Ok(())
 }
@@ -1147,7 +1155,7 @@ mod tests {
             // SAFETY: the arrays above are valid for the test.
             let (len, general_attrs) = unsafe {
                 check_attributes(attrs.as_ptr(), n, 0, &mut b2).unwrap();
-                let len = check_sized_attributes(attrs.as_ptr(), n, &mut b1).unwrap();
+                let len = size_attributes(attrs.as_ptr(), n, &mut b1).unwrap();
                 (len, strict::attributes(attrs))
             };
             // SAFETY: checked just above.
@@ -1205,6 +1213,140 @@ mod tests {
             general.encode_exact(&mut b).unwrap();
             assert!(a == b, "{n} attributes");
         }
+    }
+
+    /// The hot path checks attribute UTF-8 while copying into the claimed slot: an invalid
+    /// key or string value (first or later attribute, short or long, with any value type)
+    /// fails the call with `OTLP_ARROW_INVALID_ARGUMENT` naming the field, aborts the claim
+    /// (the ring counts it) and commits nothing; valid non-ASCII strings are accepted.
+    #[test]
+    fn invalid_utf8_found_while_copying_aborts_the_claim() {
+        use crate::status::{OTLP_ARROW_INVALID_ARGUMENT, OTLP_ARROW_OK};
+        use crate::types::otlp_arrow_value_data as D;
+        let dir = std::env::temp_dir().join(format!("otlp-arrow-ffi-abort-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = format!(
+            "output_dir = {:?}\n[storage]\nfsync = \"never\"\n",
+            dir.display().to_string()
+        );
+        let mut h = core::ptr::null_mut();
+        // SAFETY: valid config bytes and out pointer.
+        let st = unsafe {
+            crate::library::otlp_arrow_open(config.as_ptr().cast(), config.len(), &mut h)
+        };
+        assert_eq!(st, OTLP_ARROW_OK);
+        // SAFETY: a handle just opened.
+        let lib = unsafe { crate::library::inner(h) }.unwrap();
+        let ring = lib.pipeline().ring(Signal::Traces);
+        let raw = |b: &'static [u8]| otlp_arrow_str {
+            ptr: b.as_ptr().cast(),
+            len: b.len(),
+        };
+        let bad_long: &'static [u8] = b"0123456789abcdef0123456789abcdef012345\xc3";
+        let attr =
+            |k: otlp_arrow_str, v: otlp_arrow_value| otlp_arrow_attribute { key: k, value: v };
+        let sv = |v: otlp_arrow_str| value(1, D { string_value: v });
+        let ok = attr(otlp_arrow_str::of("http.method"), string("GET"));
+        let cases: Vec<(Vec<otlp_arrow_attribute>, &str)> = vec![
+            (vec![attr(raw(b"k\xff"), string("v"))], "attribute key"),
+            (
+                vec![attr(otlp_arrow_str::of("k"), sv(raw(b"\xe2\x82")))],
+                "string value",
+            ),
+            (
+                vec![ok, attr(raw(b"\x80"), value(3, D { int_value: 1 }))],
+                "attribute key",
+            ),
+            (
+                vec![
+                    ok,
+                    attr(raw(b"\xc0\xafx"), value(4, D { double_value: 1.0 })),
+                ],
+                "attribute key",
+            ),
+            (
+                vec![ok, attr(raw(b"b\xfe"), value(2, D { bool_value: 1 }))],
+                "attribute key",
+            ),
+            (
+                vec![ok, ok, attr(otlp_arrow_str::of("long"), sv(raw(bad_long)))],
+                "string value",
+            ),
+            // A valid non-ASCII string before an invalid one: the slow check goes on.
+            (
+                vec![
+                    attr(otlp_arrow_str::of("caf\u{e9}"), string("cr\u{e8}me")),
+                    attr(otlp_arrow_str::of("k"), sv(raw(&[b'x'; 300][..299]))),
+                    attr(otlp_arrow_str::of("k"), sv(raw(b"\xed\xa0\x80"))),
+                ],
+                "string value",
+            ),
+        ];
+        let span = |attrs: &[otlp_arrow_attribute]| otlp_arrow_span {
+            resource_id: 0,
+            scope_id: 0,
+            trace_id: [1; 16],
+            span_id: [2; 8],
+            parent_span_id: [0; 8],
+            trace_state: otlp_arrow_str::of(""),
+            name: otlp_arrow_str::of("GET /x"),
+            kind: 2,
+            flags: 0,
+            start_time_unix_nano: 1,
+            end_time_unix_nano: 2,
+            attributes: attrs.as_ptr(),
+            attributes_len: attrs.len(),
+            dropped_attributes_count: 0,
+            dropped_events_count: 0,
+            events: core::ptr::null(),
+            events_len: 0,
+            links: core::ptr::null(),
+            links_len: 0,
+            dropped_links_count: 0,
+            status_code: 0,
+            status_message: otlp_arrow_str::of(""),
+        };
+        let last_error = || {
+            let mut buf = [0u8; 256];
+            // SAFETY: a valid buffer and its length.
+            let n =
+                unsafe { crate::error::otlp_arrow_last_error(buf.as_mut_ptr().cast(), buf.len()) };
+            String::from_utf8_lossy(&buf[..n.min(255)]).into_owned()
+        };
+        for (i, (attrs, field)) in cases.iter().enumerate() {
+            let before = ring.stats();
+            // SAFETY: a valid view of memory owned by the test.
+            let st = unsafe { otlp_arrow_record_span(h, &span(attrs)) };
+            assert_eq!(st, OTLP_ARROW_INVALID_ARGUMENT, "case {i}");
+            let msg = last_error();
+            assert!(
+                msg.contains(&format!("{field} is not UTF-8")),
+                "case {i}: {msg}"
+            );
+            let after = ring.stats();
+            assert_eq!(after.aborted, before.aborted + 1, "case {i}");
+        }
+        let accents = "\u{e9}".repeat(40);
+        let valid = [
+            attr(
+                otlp_arrow_str::of("caf\u{e9}"),
+                string("cr\u{e8}me br\u{fb}l\u{e9}e"),
+            ),
+            attr(otlp_arrow_str::of("k"), sv(otlp_arrow_str::of(&accents))),
+            attr(
+                otlp_arrow_str::of("\u{1F600}"),
+                value(3, D { int_value: 7 }),
+            ),
+        ];
+        let before = ring.stats();
+        // SAFETY: as above.
+        let st = unsafe { otlp_arrow_record_span(h, &span(&valid)) };
+        assert_eq!(st, OTLP_ARROW_OK, "{}", last_error());
+        assert_eq!(ring.stats().aborted, before.aborted);
+        // SAFETY: the handle from open; no other call is running.
+        let st = unsafe { crate::library::otlp_arrow_close(h) };
+        assert_eq!(st, OTLP_ARROW_OK);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use super::writer::{
-    EncodeError, Writer, copy_short, len_field_len, opt_bytes_len, opt_varint_len, put_varint,
+    EncodeError, Writer, copy_short_bits, len_field_len, opt_bytes_len, opt_varint_len, put_varint,
     tag_len, varint_len,
 };
 use super::{Encode, copy_impls};
@@ -223,6 +223,39 @@ pub fn key_value_len<V: Value + ?Sized>(field: u32, key: &str, value: &V) -> usi
     len_field_len(field, key_value_body_len(key, value_len))
 }
 
+/// [`key_value_len`] from the key's length alone (its bytes are not read), for a caller that
+/// sizes an entry before it has checked the key.
+#[inline(always)]
+pub fn key_value_len_raw<V: Value + ?Sized>(field: u32, key_len: usize, value: &V) -> usize {
+    let value_len = match value.view() {
+        ValueView::String(s) => len_field_len(any_value::STRING_VALUE, s.len()),
+        ValueView::Bytes(b) => len_field_len(any_value::BYTES_VALUE, b.len()),
+        ValueView::Int(i) => 1 + varint_len(i as u64),
+        ValueView::Bool(_) => 2,
+        ValueView::Double(_) => 9,
+        view => nested_value_len(&view),
+    };
+    let key_part = if key_len == 0 {
+        0
+    } else {
+        len_field_len(key_value::KEY, key_len)
+    };
+    len_field_len(field, key_part + len_field_len(key_value::VALUE, value_len))
+}
+
+/// Exact length of a `KeyValue` entry with a `string_value` from the two lengths alone, as
+/// [`Writer::key_value_raw_str`] writes it.
+#[inline(always)]
+pub fn string_key_value_len_raw(field: u32, key_len: usize, value_len: usize) -> usize {
+    let key_part = if key_len == 0 {
+        0
+    } else {
+        len_field_len(key_value::KEY, key_len)
+    };
+    let value = len_field_len(any_value::STRING_VALUE, value_len);
+    len_field_len(field, key_part + len_field_len(key_value::VALUE, value))
+}
+
 #[inline(never)]
 fn nested_value_len<L: Values + ?Sized, K: Attributes + ?Sized>(v: &ValueView<'_, L, K>) -> usize {
     view_len(v)
@@ -241,7 +274,51 @@ impl Writer<'_> {
         // The hottest loop of the encoder. Scalars (nearly every attribute) take a path that
         // sizes the entry once and writes it with one bounds check; arrays, key-value lists
         // and the empty value take the general path.
-        let key = key.as_bytes();
+        self.kv_any(field, key.as_bytes(), value).map(|_| ())
+    }
+
+    /// [`key_value`](Self::key_value) with the key given as bytes that need not have been
+    /// checked as UTF-8 yet: they are written as given, and the result is the key's bytes
+    /// OR-ed together into a word. If no bit of [`ASCII_HIGH_BITS`](super::ASCII_HIGH_BITS)
+    /// is set, the key written was ASCII (so valid UTF-8); otherwise it is not known to be,
+    /// and a caller that must not emit invalid UTF-8 checks the key and discards the buffer
+    /// if it is not. Keys above 256 bytes, and values that are neither scalars nor strings
+    /// nor bytes, always report "not known". For a caller that validates while copying instead of before (one read
+    /// of each string instead of two).
+    #[inline(always)]
+    pub fn key_value_raw_key<V: Value + ?Sized>(
+        &mut self,
+        field: u32,
+        key: &[u8],
+        value: &V,
+    ) -> Result<u64, EncodeError> {
+        self.kv_any(field, key, value)
+    }
+
+    /// A `KeyValue` with a `string_value` whose key and value are given as bytes that need
+    /// not have been checked as UTF-8 yet: the bytes of both, OR-ed together, are returned,
+    /// as [`key_value_raw_key`](Self::key_value_raw_key). The bytes written are those of
+    /// [`key_value`](Self::key_value) with the same strings.
+    #[inline(always)]
+    pub fn key_value_raw_str(
+        &mut self,
+        field: u32,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<u64, EncodeError> {
+        self.kv_len_member(field, key, any_value::STRING_VALUE, value)
+    }
+
+    /// The one `KeyValue` writer: the key's (and a string or bytes value's) bytes OR-ed
+    /// together are returned; [`key_value`](Self::key_value) ignores them (and the compiler
+    /// drops the ORs there).
+    #[inline(always)]
+    fn kv_any<V: Value + ?Sized>(
+        &mut self,
+        field: u32,
+        key: &[u8],
+        value: &V,
+    ) -> Result<u64, EncodeError> {
         match value.view() {
             ValueView::String(s) => {
                 self.kv_len_member(field, key, any_value::STRING_VALUE, s.as_bytes())
@@ -256,7 +333,9 @@ impl Writer<'_> {
             ValueView::Double(d) => {
                 self.kv_scalar(field, key, ScalarMember::Fixed64(DOUBLE_TAG, d.to_bits()))
             }
-            view => self.key_value_general(field, key, view),
+            view => self
+                .key_value_general(field, key, view)
+                .map(|()| super::ASCII_HIGH_BITS),
         }
     }
 
@@ -268,7 +347,7 @@ impl Writer<'_> {
         key: &[u8],
         member: u32,
         v: &[u8],
-    ) -> Result<(), EncodeError> {
+    ) -> Result<u64, EncodeError> {
         let (kl, vl) = (key.len(), v.len());
         // Every tag and length one byte (keys and values under ~120 bytes): the entry's shape
         // is fixed, so it is sized once and written with a single bounds check.
@@ -280,11 +359,10 @@ impl Writer<'_> {
                 let dst = self.take(2 + body)?;
                 let (head, rest) = dst.split_at_mut(2);
                 head.copy_from_slice(&[len_tag(field), body as u8]);
-                let rest = put_key(rest, key);
+                let (rest, key_bits) = put_key(rest, key);
                 let (vhead, vbytes) = rest.split_at_mut(4);
                 vhead.copy_from_slice(&[VALUE_TAG, value_body as u8, len_tag(member), vl as u8]);
-                copy_short(vbytes, v);
-                return Ok(());
+                return Ok(key_bits | copy_short_bits(vbytes, v));
             }
         }
         self.kv_bytes_general(field, key, member, v)
@@ -293,7 +371,7 @@ impl Writer<'_> {
     /// A `KeyValue` whose value is a varint or fixed64 member (`int_value`, `bool_value`,
     /// `double_value`).
     #[inline(always)]
-    fn kv_scalar(&mut self, field: u32, key: &[u8], m: ScalarMember) -> Result<(), EncodeError> {
+    fn kv_scalar(&mut self, field: u32, key: &[u8], m: ScalarMember) -> Result<u64, EncodeError> {
         let kl = key.len();
         let value_body = match m {
             ScalarMember::Varint(_, v) => 1 + varint_len(v),
@@ -306,7 +384,7 @@ impl Writer<'_> {
                 let dst = self.take(2 + body)?;
                 let (head, rest) = dst.split_at_mut(2);
                 head.copy_from_slice(&[len_tag(field), body as u8]);
-                let rest = put_key(rest, key);
+                let (rest, key_bits) = put_key(rest, key);
                 let (vhead, vbytes) = rest.split_at_mut(2);
                 vhead.copy_from_slice(&[VALUE_TAG, value_body as u8]);
                 let (tag, vbytes) = vbytes.split_at_mut(1);
@@ -320,26 +398,29 @@ impl Writer<'_> {
                         vbytes.copy_from_slice(&v.to_le_bytes());
                     }
                 }
-                return Ok(());
+                return Ok(key_bits);
             }
         }
         // A key of 100+ bytes or a field number above 15: the general path.
         let body = opt_bytes_len(key_value::KEY, key) + len_field_len(key_value::VALUE, value_body);
         self.len_header(field, body)?;
-        if !key.is_empty() {
-            self.bytes_field(key_value::KEY, key)?;
-        }
+        let key_bits = if key.is_empty() {
+            0
+        } else {
+            self.bytes_field_bits(key_value::KEY, key)?
+        };
         self.len_header(key_value::VALUE, value_body)?;
         match m {
             ScalarMember::Varint(t, v) => {
                 self.byte(t)?;
-                self.varint(v)
+                self.varint(v)?;
             }
             ScalarMember::Fixed64(t, v) => {
                 self.byte(t)?;
-                self.fixed64(v)
+                self.fixed64(v)?;
             }
         }
+        Ok(key_bits)
     }
 
     /// A `KeyValue` with a length-delimited member too long for the one-write path.
@@ -350,15 +431,17 @@ impl Writer<'_> {
         key: &[u8],
         member: u32,
         v: &[u8],
-    ) -> Result<(), EncodeError> {
+    ) -> Result<u64, EncodeError> {
         let vlen = len_field_len(member, v.len());
         let body = opt_bytes_len(key_value::KEY, key) + len_field_len(key_value::VALUE, vlen);
         self.len_header(field, body)?;
-        if !key.is_empty() {
-            self.bytes_field(key_value::KEY, key)?;
-        }
+        let key_bits = if key.is_empty() {
+            0
+        } else {
+            self.bytes_field_bits(key_value::KEY, key)?
+        };
         self.len_header(key_value::VALUE, vlen)?;
-        self.bytes_field(member, v)
+        Ok(key_bits | self.bytes_field_bits(member, v)?)
     }
 
     /// Any `KeyValue` (the empty value, arrays, key-value lists): view the value once, size
@@ -406,17 +489,17 @@ const BOOL_TAG: u8 = ((any_value::BOOL_VALUE << 3) | WT_VARINT as u32) as u8;
 const DOUBLE_TAG: u8 = ((any_value::DOUBLE_VALUE << 3) | WT_I64 as u32) as u8;
 
 /// Writes the key field (tag, one-byte length, bytes; nothing for an empty key) at the start
-/// of `dst`, which is at least `2 + key.len()` long; returns the rest.
+/// of `dst`, which is at least `2 + key.len()` long; returns the rest and the key's bytes
+/// OR-ed together (see [`copy_short_bits`]).
 #[inline(always)]
-fn put_key<'d>(dst: &'d mut [u8], key: &[u8]) -> &'d mut [u8] {
+fn put_key<'d>(dst: &'d mut [u8], key: &[u8]) -> (&'d mut [u8], u64) {
     if key.is_empty() {
-        return dst;
+        return (dst, 0);
     }
     let (k, rest) = dst.split_at_mut(2 + key.len());
     let (khead, kbytes) = k.split_at_mut(2);
     khead.copy_from_slice(&[len_tag(key_value::KEY), key.len() as u8]);
-    copy_short(kbytes, key);
-    rest
+    (rest, copy_short_bits(kbytes, key))
 }
 
 impl<V: Value> Values for [V] {
@@ -504,7 +587,9 @@ impl<'a> Value for AnyValue<'a> {
     type Array = [AnyValue<'a>];
     type KvList = [KeyValue<'a>];
 
-    #[inline]
+    // Always in line: a scalar's view then folds away (the C ABI's hot path builds
+    // `AnyValue::Int` etc. only to size and write them).
+    #[inline(always)]
     fn view(&self) -> ValueView<'_, [AnyValue<'a>], [KeyValue<'a>]> {
         match *self {
             Self::Empty => ValueView::Empty,

@@ -155,7 +155,7 @@ mod writer;
 
 pub use common::{
     AnyValue, Attribute, Attributes, KeyValue, Resource, Scope, Value, ValueView, Values,
-    key_value_len,
+    key_value_len, key_value_len_raw, string_key_value_len_raw,
 };
 pub use logs::{LogRecord, SeverityNumber};
 pub use metrics::{
@@ -168,7 +168,7 @@ pub use record::{
 };
 pub use span_record::{SpanRecord, SpanRecordLen};
 pub use trace::{Event, Link, Span, SpanKind, Status, StatusCode};
-pub use writer::{EncodeError, Writer, len_field_len, tag_len, varint_len};
+pub use writer::{ASCII_HIGH_BITS, EncodeError, Writer, len_field_len, tag_len, varint_len};
 
 /// A view that encodes as a protobuf message body (no tag or length of its own).
 pub trait Encode {

@@ -273,7 +273,9 @@ impl<A: Attributes + ?Sized> Encode for Span<'_, A> {
             + opt_fixed32_len(span::FLAGS, self.flags)
     }
 
-    #[inline]
+    // Always in line: the ring's hot path (`SpanRecord::encode_exact`) then keeps its local
+    // writer in registers through the attribute loop.
+    #[inline(always)]
     fn encode_to(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         // Both ids are always present and fixed-size: one 28-byte write.
         let ids = w.take(IDS_LEN)?;
@@ -295,9 +297,14 @@ impl<A: Attributes + ?Sized> Encode for Span<'_, A> {
             span::DROPPED_ATTRIBUTES_COUNT,
             self.dropped_attributes_count.into(),
         )?;
-        encode_repeated(span::EVENTS, self.events, w)?;
+        // Most spans have no events and no links: no call for them.
+        if !self.events.is_empty() {
+            encode_repeated(span::EVENTS, self.events, w)?;
+        }
         w.opt_varint(span::DROPPED_EVENTS_COUNT, self.dropped_events_count.into())?;
-        encode_repeated(span::LINKS, self.links, w)?;
+        if !self.links.is_empty() {
+            encode_repeated(span::LINKS, self.links, w)?;
+        }
         w.opt_varint(span::DROPPED_LINKS_COUNT, self.dropped_links_count.into())?;
         if let Some(s) = &self.status {
             encode_message(span::STATUS, s, w)?;

@@ -25,6 +25,11 @@ pub enum EncodeError {
     /// [`Values`](super::Values) implementation disagrees with itself. Also returned by
     /// `encode_exact` for a slot that is not exactly `encoded_len()` bytes long.
     LengthMismatch,
+    /// A string written from bytes that were not checked beforehand (the `*_raw_*` writers
+    /// of [`Writer`]) is not valid UTF-8: an [`Attributes`](super::Attributes)
+    /// implementation that validates while it writes refused it. Whatever was written is
+    /// to be discarded.
+    InvalidUtf8,
 }
 
 impl fmt::Display for EncodeError {
@@ -32,6 +37,7 @@ impl fmt::Display for EncodeError {
         f.write_str(match self {
             Self::BufferTooSmall => "output buffer too small for the encoded message",
             Self::LengthMismatch => "encoded body length differs from its computed length",
+            Self::InvalidUtf8 => "a string is not valid UTF-8",
         })
     }
 }
@@ -175,9 +181,10 @@ impl<'b> Writer<'b> {
     ///
     /// Why: a `&mut Writer` lives in memory, so every write would store the new position
     /// back through the pointer; a local copy whose address does not escape lives in
-    /// registers for the whole of `f`.
+    /// registers for the whole of `f`. For hand-written [`Attributes`](super::Attributes)
+    /// loops too.
     #[inline(always)]
-    pub(crate) fn local<R>(
+    pub fn local<R>(
         &mut self,
         f: impl FnOnce(&mut Writer<'b>) -> Result<R, EncodeError>,
     ) -> Result<R, EncodeError> {
@@ -280,6 +287,14 @@ impl<'b> Writer<'b> {
     pub fn bytes_field(&mut self, field: u32, v: &[u8]) -> Result<(), EncodeError> {
         self.len_header(field, v.len())?;
         self.raw(v)
+    }
+
+    /// [`bytes_field`](Self::bytes_field) that returns the bytes OR-ed together (see
+    /// [`copy_short_bits`]).
+    #[inline(always)]
+    pub(crate) fn bytes_field_bits(&mut self, field: u32, v: &[u8]) -> Result<u64, EncodeError> {
+        self.len_header(field, v.len())?;
+        Ok(copy_short_bits(self.take(v.len())?, v))
     }
 
     /// The tag of length-delimited field `field` and the length varint. Both are almost
@@ -440,6 +455,81 @@ pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
         }
         _ => dst.copy_from_slice(src),
     }
+}
+
+/// [`copy_short`] that also returns the copied bytes OR-ed together into a word (bytes land
+/// in various lanes): [`ASCII_HIGH_BITS`] all clear iff every copied byte is ASCII. The word
+/// is built from the very registers that are stored, so it describes the bytes written, and
+/// the test costs one OR per load. Up to 256 bytes the copy is a loop of 16-byte moves with
+/// an overlapping tail; longer strings are copied with `copy_from_slice` and report
+/// [`ASCII_HIGH_BITS`] ("not known to be ASCII": the caller validates them).
+#[inline(always)]
+pub(crate) fn copy_short_bits(dst: &mut [u8], src: &[u8]) -> u64 {
+    let n = src.len();
+    if n != dst.len() {
+        // Unreachable: callers pass a `take(src.len())` slice. Kept panic-free; nothing was
+        // copied, so "validate" is the safe answer.
+        return ASCII_HIGH_BITS;
+    }
+    match n {
+        0 => 0,
+        1..=3 => {
+            // Indexes 0, n/2 and n-1 cover every byte of a 1..=3 byte string: no loop.
+            let (a, b, c) = (src[0], src[n / 2], src[n - 1]);
+            dst[0] = a;
+            dst[n / 2] = b;
+            dst[n - 1] = c;
+            u64::from(a | b | c)
+        }
+        4..=7 => {
+            let a: [u8; 4] = fixed(&src[..4]);
+            let b: [u8; 4] = fixed(&src[n - 4..]);
+            dst[..4].copy_from_slice(&a);
+            dst[n - 4..].copy_from_slice(&b);
+            u64::from(u32::from_ne_bytes(a) | u32::from_ne_bytes(b))
+        }
+        8..=16 => {
+            let a: [u8; 8] = fixed(&src[..8]);
+            let b: [u8; 8] = fixed(&src[n - 8..]);
+            dst[..8].copy_from_slice(&a);
+            dst[n - 8..].copy_from_slice(&b);
+            u64::from_ne_bytes(a) | u64::from_ne_bytes(b)
+        }
+        17..=32 => {
+            let a: [u8; 16] = fixed(&src[..16]);
+            let b: [u8; 16] = fixed(&src[n - 16..]);
+            dst[..16].copy_from_slice(&a);
+            dst[n - 16..].copy_from_slice(&b);
+            let w = u128::from_ne_bytes(a) | u128::from_ne_bytes(b);
+            (w as u64) | ((w >> 64) as u64)
+        }
+        33..=256 => {
+            let mut acc = 0u128;
+            for (d, s) in dst.chunks_exact_mut(16).zip(src.chunks_exact(16)) {
+                let a: [u8; 16] = fixed(s);
+                d.copy_from_slice(&a);
+                acc |= u128::from_ne_bytes(a);
+            }
+            let b: [u8; 16] = fixed(&src[n - 16..]);
+            dst[n - 16..].copy_from_slice(&b);
+            acc |= u128::from_ne_bytes(b);
+            (acc as u64) | ((acc >> 64) as u64)
+        }
+        _ => {
+            dst.copy_from_slice(src);
+            ASCII_HIGH_BITS
+        }
+    }
+}
+
+/// The high bit of every byte of a word: see [`copy_short_bits`].
+pub const ASCII_HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// A fixed-size array from a slice of exactly that length (callers slice it so; anything
+/// else gives all-high-bit bytes, which only makes the caller validate).
+#[inline(always)]
+fn fixed<const N: usize>(b: &[u8]) -> [u8; N] {
+    b.try_into().unwrap_or([0xff; N])
 }
 
 /// Writes `v` as a varint into `dst`, which must be exactly `varint_len(v)` bytes long (any

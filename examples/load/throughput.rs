@@ -16,6 +16,9 @@
 //!    Building the `SpanData` is not timed.
 //!
 //! Each upstream must end up with every span (rows written counted on its `/metrics`).
+//! Per round it prints wall time, when the forwarder answered `/metrics`, and the CPU time of
+//! the forwarding process and of each upstream (the exporter runs in this process). With
+//! `FWD_TRACE` set in the environment it also prints every cursor sample (a timeline).
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -146,9 +149,16 @@ fn run(
         let start = Instant::now();
         let fw = serve(server, &fw_dir, &fa, Some(&config), &dir.join("fw.log"))?;
         let deadline = start + Duration::from_secs(300);
+        let mut ready: Option<Duration> = None;
         loop {
             let page = crate::outage::http_get(fa[2], "/metrics").unwrap_or_default();
+            if ready.is_none() && !page.is_empty() {
+                ready = Some(start.elapsed());
+            }
             let cursor = crate::outage::sample(&page, "otlp_arrow_forward_signal_cursor", "traces");
+            if std::env::var_os("FWD_TRACE").is_some() {
+                eprintln!("{:?} cursor {cursor:?}", start.elapsed());
+            }
             if cursor >= Some(spans) {
                 break;
             }
@@ -159,6 +169,13 @@ fn run(
         }
         let took = start.elapsed();
         ours.push(spans as f64 / took.as_secs_f64());
+        let fw_cpu = cpu(fw.0.id());
+        let up_cpu = cpu(up.0.id());
+        eprintln!(
+            "round {round}: otlp-arrow {took:.2?} (serving after {:.2?}); CPU: forwarder \
+             {fw_cpu:.2?}, upstream {up_cpu:.2?}",
+            ready.unwrap_or_default()
+        );
         fw.stop()?;
         if !sink {
             wait_rows(ua[2], spans)?;
@@ -197,6 +214,11 @@ fn run(
                 Ok::<_, String>(start.elapsed())
             })?;
             out.push(spans as f64 / took.as_secs_f64());
+            eprintln!(
+                "round {round}: opentelemetry-otlp({batch}) {took:.2?}; CPU: upstream {:.2?} \
+                 (this process, exporter + SpanData: see above)",
+                cpu(up.0.id())
+            );
             if !sink {
                 wait_rows(ub[2], spans)?;
             }
@@ -291,6 +313,13 @@ fn send(addr: SocketAddr, n: u64, items: u64) -> Result<(), String> {
         }
         Ok(())
     })
+}
+
+/// CPU time of process `pid` so far (zero when it cannot be read).
+fn cpu(pid: u32) -> Duration {
+    crate::procstat::sample(pid)
+        .map(|s| s.cpu)
+        .unwrap_or_default()
 }
 
 fn wait_rows(admin: SocketAddr, n: u64) -> Result<(), String> {

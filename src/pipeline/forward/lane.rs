@@ -205,7 +205,9 @@ impl<T: Transport> Lane<T> {
             let can_send = run.paused_until.is_none() && self.transport.is_available();
             if can_send {
                 while tasks.len() < max {
-                    let Some((kind, rows, request)) = self.next_request(&mut run) else {
+                    let reading_now = reading.is_some();
+                    let Some((kind, rows, request)) = self.next_request(&mut run, reading_now)
+                    else {
                         break;
                     };
                     if reading.is_none() {
@@ -233,7 +235,10 @@ impl<T: Transport> Lane<T> {
                     break;
                 }
             }
-            let room = can_send && tasks.len() < max;
+            // With records queued and a free slot, the slot is kept for the catch-up request
+            // being read: its completion (a branch below) wakes the loop, not the queue.
+            let room =
+                can_send && tasks.len() < max && !(reading.is_some() && !self.queue.is_empty());
             tokio::select! {
                 done = tasks.join_next(), if !tasks.is_empty() => {
                     if let Some(Ok((kind, rows, items, outcome))) = done {
@@ -367,10 +372,15 @@ impl<T: Transport> Lane<T> {
         }
     }
 
-    /// The next request, from the kind whose turn it is.
-    fn next_request(&mut self, run: &mut Run) -> Option<(Kind, Range<u64>, ExportRequest)> {
+    /// The next request, from the kind whose turn it is. `reading`: a catch-up request is
+    /// being read; catch-up counts as waiting then (its turn is kept for it: `None`).
+    fn next_request(
+        &mut self,
+        run: &mut Run,
+        reading: bool,
+    ) -> Option<(Kind, Range<u64>, ExportRequest)> {
         let live = !self.queue.is_empty();
-        let catchup = run.ahead.is_some();
+        let catchup = run.ahead.is_some() || reading;
         let kind = match (live, catchup) {
             (false, false) => return None,
             (true, false) => Kind::Live,
@@ -388,6 +398,7 @@ impl<T: Transport> Lane<T> {
         };
         match kind {
             Kind::Live => self.live_request(),
+            // `None` while the request is still being read: the slot waits for it.
             Kind::Catchup => {
                 let (rows, request) = run.ahead.take()?;
                 Some((Kind::Catchup, rows, request))

@@ -238,7 +238,7 @@ impl<T: Transport> Lane<T> {
             // With records queued and a free slot, the slot is kept for the catch-up request
             // being read: its completion (a branch below) wakes the loop, not the queue.
             let room =
-                can_send && tasks.len() < max && !(reading.is_some() && !self.queue.is_empty());
+                can_send && tasks.len() < max && (reading.is_none() || self.queue.is_empty());
             tokio::select! {
                 done = tasks.join_next(), if !tasks.is_empty() => {
                     if let Some(Ok((kind, rows, items, outcome))) = done {

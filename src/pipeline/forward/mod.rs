@@ -15,7 +15,9 @@
 //! cursor; when `max_total_bytes` forces it, the lost rows are counted.
 //!
 //! All lanes run on one thread (`otlp-arrow-forward`) with a tokio current-thread runtime, so
-//! the forwarder works the same under the service, the C ABI and a plain Rust program.
+//! the forwarder works the same under the service, the C ABI and a plain Rust program; only
+//! the catch-up reads (file reading and reverse-path encoding, one request ahead per lane)
+//! run on that runtime's blocking pool, so they overlap with sending.
 //!
 //! # Delivery guarantee
 //!

@@ -15,7 +15,18 @@
 //!    `SpanExporter` contract), with batch sizes 512 (the batch processor's default) and 8192.
 //!    Building the `SpanData` is not timed.
 //!
+//! With `--path live`, step 2 instead starts the forwarding `otlp-arrow serve` on an empty
+//! directory and this tool sends it the spans (one gRPC connection, 100 spans a request, as
+//! fast as it answers) while it forwards them live (ring records concatenated, no decode or
+//! encode); timed from the first request until the forward cursor reaches the total (so the
+//! client and ingestion are inside the time: it is a lower bound on live forwarding). Live
+//! and catch-up acknowledged items are printed (spans the live queue could not take are sent
+//! from the files).
+//!
 //! Each upstream must end up with every span (rows written counted on its `/metrics`).
+//! Per round it prints wall time, when the forwarder answered `/metrics`, and the CPU time of
+//! the forwarding process and of each upstream (the exporter runs in this process). With
+//! `FWD_TRACE` set in the environment it also prints every cursor sample (a timeline).
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -51,11 +62,16 @@ pub(crate) fn main(words: &[String]) -> Result<bool, String> {
         Some("gzip") => true,
         Some(other) => return Err(format!("--compression {other:?}: none or gzip")),
     };
+    let live = match a.take("path").as_deref() {
+        None | Some("catchup") => false,
+        Some("live") => true,
+        Some(other) => return Err(format!("--path {other:?}: catchup or live")),
+    };
     a.finish()?;
     let dir = std::env::temp_dir().join(format!("otlp-arrow-fwd-tput-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let result = run(&server, &dir, spans, runs, sink, gzip);
+    let result = run(&server, &dir, spans, runs, sink, gzip, live);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -107,11 +123,12 @@ fn run(
     runs: usize,
     sink: bool,
     gzip: bool,
+    live: bool,
 ) -> Result<bool, String> {
     let items = 100u64;
-    // 1. The backlog.
+    // 1. The backlog (not needed for the live path).
     let backlog = dir.join("backlog");
-    {
+    if !live {
         let a = addrs()?;
         let mut s = serve(server, &backlog, &a, None, &dir.join("backlog.log"))?;
         s.wait_ready(a[0], a[2])?;
@@ -124,7 +141,11 @@ fn run(
     for round in 0..runs {
         // 2. otlp-arrow catching up from its files (a copy of the backlog: no cursor yet).
         let fw_dir = dir.join(format!("fw-{round}"));
-        copy_dir(&backlog, &fw_dir)?;
+        if live {
+            std::fs::create_dir_all(&fw_dir).map_err(|e| e.to_string())?;
+        } else {
+            copy_dir(&backlog, &fw_dir)?;
+        }
         let (up, ua) = upstream(
             server,
             sink,
@@ -143,12 +164,26 @@ fn run(
         )
         .map_err(|e| e.to_string())?;
         let fa = addrs()?;
-        let start = Instant::now();
-        let fw = serve(server, &fw_dir, &fa, Some(&config), &dir.join("fw.log"))?;
+        let mut start = Instant::now();
+        let mut fw = serve(server, &fw_dir, &fa, Some(&config), &dir.join("fw.log"))?;
+        let mut sender = None;
+        if live {
+            fw.wait_ready(fa[0], fa[2])?;
+            start = Instant::now();
+            let grpc = fa[0];
+            sender = Some(std::thread::spawn(move || send(grpc, spans, items)));
+        }
         let deadline = start + Duration::from_secs(300);
+        let mut ready: Option<Duration> = None;
         loop {
             let page = crate::outage::http_get(fa[2], "/metrics").unwrap_or_default();
+            if ready.is_none() && !page.is_empty() {
+                ready = Some(start.elapsed());
+            }
             let cursor = crate::outage::sample(&page, "otlp_arrow_forward_signal_cursor", "traces");
+            if std::env::var_os("FWD_TRACE").is_some() {
+                eprintln!("{:?} cursor {cursor:?}", start.elapsed());
+            }
             if cursor >= Some(spans) {
                 break;
             }
@@ -159,6 +194,31 @@ fn run(
         }
         let took = start.elapsed();
         ours.push(spans as f64 / took.as_secs_f64());
+        if let Some(sender) = sender {
+            sender.join().map_err(|_| "the sender panicked")??;
+            let page = crate::outage::http_get(fa[2], "/metrics").unwrap_or_default();
+            let acked = |path: &str| {
+                let label = format!("path=\"{path}\"");
+                page.lines()
+                    .filter(|l| l.starts_with("otlp_arrow_forward_signal_items_acked_total{"))
+                    .find(|l| l.contains(&label) && l.contains("signal=\"traces\""))
+                    .and_then(|l| l.rsplit(' ').next())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            eprintln!(
+                "round {round}: acknowledged live {}, from files {}",
+                acked("all").saturating_sub(acked("catchup")),
+                acked("catchup")
+            );
+        }
+        let fw_cpu = cpu(fw.0.id());
+        let up_cpu = cpu(up.0.id());
+        eprintln!(
+            "round {round}: otlp-arrow {took:.2?} (serving after {:.2?}); CPU: forwarder \
+             {fw_cpu:.2?}, upstream {up_cpu:.2?}",
+            ready.unwrap_or_default()
+        );
         fw.stop()?;
         if !sink {
             wait_rows(ua[2], spans)?;
@@ -197,6 +257,11 @@ fn run(
                 Ok::<_, String>(start.elapsed())
             })?;
             out.push(spans as f64 / took.as_secs_f64());
+            eprintln!(
+                "round {round}: opentelemetry-otlp({batch}) {took:.2?}; CPU: upstream {:.2?} \
+                 (this process, exporter + SpanData: see above)",
+                cpu(up.0.id())
+            );
             if !sink {
                 wait_rows(ub[2], spans)?;
             }
@@ -213,9 +278,14 @@ fn run(
     };
     let (o, s1, s2) = (med(ours), med(sdk512), med(sdk8192));
     let kind = if sink { "sink" } else { "otlp-arrow serve" };
+    let path = if live {
+        "live: client -> serve -> upstream"
+    } else {
+        "catch-up from files"
+    };
     println!("| sender (upstream: {kind}) | spans/s (median of {runs}) | vs otlp-arrow |");
     println!("|---|---|---|");
-    println!("| otlp-arrow forwarder (catch-up from files, gRPC) | {o:.0} | 1.00 |");
+    println!("| otlp-arrow forwarder ({path}, gRPC) | {o:.0} | 1.00 |");
     println!(
         "| opentelemetry-otlp SpanExporter, tonic, batches of 512 | {s1:.0} | {:.2} |",
         s1 / o
@@ -291,6 +361,13 @@ fn send(addr: SocketAddr, n: u64, items: u64) -> Result<(), String> {
         }
         Ok(())
     })
+}
+
+/// CPU time of process `pid` so far (zero when it cannot be read).
+fn cpu(pid: u32) -> Duration {
+    crate::procstat::sample(pid)
+        .map(|s| s.cpu)
+        .unwrap_or_default()
 }
 
 fn wait_rows(admin: SocketAddr, n: u64) -> Result<(), String> {

@@ -255,9 +255,11 @@ enum Cols<'b> {
     Logs(logs::LogsCols<'b>),
 }
 
-/// Rows prepared per attempt when a byte limit may stop a request early: the views of a
-/// candidate range are built before the cut is known, and the candidate doubles while the
-/// limit is not reached, so the work is at most about twice what the request needs.
+/// Rows prepared in the first attempt when a byte limit may stop a request early: the views
+/// of a candidate range are built before the cut is known. When the first candidate ends
+/// within the limit, the next one is as many rows as the limit would hold at the rows'
+/// average size so far (at least twice as many, at most the item cap), so a request far below
+/// the byte limit costs one small extra attempt instead of a series of doublings.
 const FIRST_CANDIDATE: usize = 256;
 
 impl<'b> BatchEncoder<'b> {
@@ -321,15 +323,20 @@ impl<'b> BatchEncoder<'b> {
             let done = self.with_source(range, |src| -> Result<_, ReverseError> {
                 let plan = plan::build(src, limits.max_bytes);
                 if plan.stop() == Stop::End && candidate < cap {
-                    return Ok(None);
+                    return Ok(Err(plan.total()));
                 }
                 write_request(&plan, src, out)?;
-                Ok(Some(stats(&plan, src, rows.start)))
+                Ok(Ok(stats(&plan, src, rows.start)))
             })??;
-            if let Some(s) = done {
-                return Ok(s);
+            match done {
+                Ok(s) => return Ok(s),
+                Err(total) => {
+                    // Rows the limit holds at this average size (integer math; the plan of
+                    // the next candidate still stops exactly at the limit).
+                    let fit = (limits.max_bytes / total.max(1)).saturating_mul(candidate);
+                    candidate = fit.max(candidate.saturating_mul(2)).min(cap);
+                }
             }
-            candidate = candidate.saturating_mul(2).min(cap);
         }
     }
 

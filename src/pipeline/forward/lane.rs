@@ -7,12 +7,20 @@
 //! live record (restart), live records the queue could not take, and requests the transport
 //! deferred (retries exhausted, breaker open). The loop:
 //!
-//! 1. fills free request slots: when both live records and gaps below `written()` are waiting,
+//! 1. fills free request slots: when both live records and a catch-up request are waiting,
 //!    the kind with fewer requests in flight goes next (ties alternate), so each kind gets at
 //!    least half the slots (live is never starved, catch-up always progresses); alone, a kind
 //!    may use all of them;
-//! 2. waits for an outcome, a new live record, the stop signal, or a poll tick (new rows
-//!    written, the breaker closing);
+//! 2. waits for an outcome, a new live record, the next catch-up request, the stop signal, or
+//!    a poll tick (new rows written, the breaker closing).
+//!
+//! Catch-up requests are read and encoded **off the loop's thread** (tokio's blocking pool),
+//! one request ahead: while a gap below `written()` is waiting, the reader is working on the
+//! next request or that request is ready. So reading the files (IPC decode, decompression) and
+//! the reverse path's encoding overlap with the HTTP/2 connection, which runs on the loop's
+//! thread, and with the endpoint's work, instead of stalling both. The rows of a request the
+//! reader produced leave the gaps at once; if the lane stops before sending it, they stay on
+//! disk (not acknowledged) and are sent after the next start.
 //! 3. on an outcome: `Accepted` acknowledges the rows (partial-success rejections counted);
 //!    `Dropped` (non-retryable) acknowledges them too and counts them as dropped, so one bad
 //!    batch does not stall forwarding; `Deferred` turns them into a gap and pauses sending for a
@@ -128,7 +136,8 @@ pub(crate) struct Lane<T> {
     pub(crate) transport: T,
     pub(crate) queue: Arc<LiveQueue>,
     pub(crate) ledger: Ledger,
-    pub(crate) catchup: CatchupReader,
+    /// `None` only while it works on the blocking pool (inside [`Lane::run`]).
+    pub(crate) catchup: Option<CatchupReader>,
     pub(crate) marks: Arc<RowWatermarks>,
     /// Raised by the deletion gate when retention deleted files by total size: rows below it
     /// are gone from disk.
@@ -148,7 +157,14 @@ struct Run {
     last: Kind,
     paused_until: Option<Instant>,
     backoff: Duration,
+    /// The next catch-up request, read and encoded ahead (its rows are out of `gaps`).
+    ahead: Option<(Range<u64>, ExportRequest)>,
+    /// No catch-up read before this (the last one found nothing readable yet).
+    read_after: Option<Instant>,
 }
+
+/// A catch-up read on the blocking pool: the reader comes back with its step.
+type Reading = tokio::task::JoinHandle<(CatchupReader, Step)>;
 
 impl<T: Transport> Lane<T> {
     /// Runs until `stop` is requested and then until nothing is left to send (or the
@@ -161,7 +177,10 @@ impl<T: Transport> Lane<T> {
             last: Kind::Catchup,
             paused_until: None,
             backoff: self.options.backoff_initial,
+            ahead: None,
+            read_after: None,
         };
+        let mut reading: Option<Reading> = None;
         let mut tasks: JoinSet<(Kind, Range<u64>, u64, ExportOutcome)> = JoinSet::new();
         let max = self.options.max_in_flight.max(1);
         let mut stop_seen: Option<Instant> = None;
@@ -169,21 +188,31 @@ impl<T: Transport> Lane<T> {
             if stop.is_aborted() {
                 break;
             }
+            // Batched cursor writes (see the ledger): the time bound is checked here.
+            self.ledger.persist_if_due();
             let written = self.marks.written();
             self.collect_gaps(&mut run, written);
             self.apply_floor(&mut run);
             self.publish(&run, tasks.len());
 
             let now = Instant::now();
+            if reading.is_none() {
+                reading = self.read_ahead(&mut run, written, now);
+            }
             if run.paused_until.is_some_and(|t| t <= now) && self.transport.is_available() {
                 run.paused_until = None;
             }
             let can_send = run.paused_until.is_none() && self.transport.is_available();
             if can_send {
                 while tasks.len() < max {
-                    let Some((kind, rows, request)) = self.next_request(&mut run, written) else {
+                    let reading_now = reading.is_some();
+                    let Some((kind, rows, request)) = self.next_request(&mut run, reading_now)
+                    else {
                         break;
                     };
+                    if reading.is_none() {
+                        reading = self.read_ahead(&mut run, written, now);
+                    }
                     run.in_flight[kind as usize] += 1;
                     run.last = kind;
                     let items = request.items;
@@ -196,6 +225,8 @@ impl<T: Transport> Lane<T> {
                 let since = *stop_seen.get_or_insert(now);
                 let idle = tasks.is_empty()
                     && self.queue.is_empty()
+                    && run.ahead.is_none()
+                    && reading.is_none()
                     && run.initial_from.is_none_or(|c| c >= written)
                     && run.gaps.first_below(written).is_none();
                 // An unavailable endpoint is not waited for; an available one gets the grace.
@@ -204,12 +235,33 @@ impl<T: Transport> Lane<T> {
                     break;
                 }
             }
-            let room = can_send && tasks.len() < max;
+            // With records queued and a free slot, the slot is kept for the catch-up request
+            // being read: its completion (a branch below) wakes the loop, not the queue.
+            let room =
+                can_send && tasks.len() < max && (reading.is_none() || self.queue.is_empty());
             tokio::select! {
                 done = tasks.join_next(), if !tasks.is_empty() => {
                     if let Some(Ok((kind, rows, items, outcome))) = done {
                         run.in_flight[kind as usize] -= 1;
                         self.outcome(&mut run, kind, rows, items, outcome);
+                    }
+                }
+                step = async {
+                    match reading.as_mut() {
+                        Some(r) => r.await,
+                        None => std::future::pending().await,
+                    }
+                }, if reading.is_some() => {
+                    reading = None;
+                    match step {
+                        Ok((reader, step)) => {
+                            self.catchup = Some(reader);
+                            self.step(&mut run, step);
+                        }
+                        // The read panicked (a bug): the reader is gone; rows stay gaps, and
+                        // are sent after the next start.
+                        Err(e) => tracing::error!(signal = %self.signal, error = %e,
+                            "the catch-up reader failed; catch-up stops until the next start"),
                     }
                 }
                 () = self.queue.wait(), if room => {}
@@ -287,58 +339,69 @@ impl<T: Transport> Lane<T> {
             "retention deleted files (max_total_bytes) before they were forwarded; rows lost for forwarding");
     }
 
-    /// The next request, from the kind whose turn it is.
+    /// Starts reading the next catch-up request on the blocking pool, when there is a gap
+    /// below `written`, no request is ready ahead and the reader is here.
+    fn read_ahead(&mut self, run: &mut Run, written: u64, now: Instant) -> Option<Reading> {
+        if run.ahead.is_some() || run.read_after.is_some_and(|t| now < t) {
+            return None;
+        }
+        let gap = run.gaps.first_below(written)?;
+        let mut reader = self.catchup.take()?;
+        Some(tokio::task::spawn_blocking(move || {
+            let step = reader.next_request(gap, written);
+            (reader, step)
+        }))
+    }
+
+    /// What the reader found for the first gap.
+    fn step(&mut self, run: &mut Run, step: Step) {
+        match step {
+            Step::Request { request, rows } => {
+                run.gaps.remove(rows.clone());
+                run.ahead = Some((rows, request));
+            }
+            Step::Missing { rows, why } => {
+                run.gaps.remove(rows.clone());
+                self.stats.missing(rows.end - rows.start);
+                tracing::warn!(signal = %self.signal, rows = rows.end - rows.start,
+                    first = rows.start, why, "rows cannot be forwarded");
+                self.ledger.ack(rows);
+            }
+            // Catch-up tries again after the next poll interval.
+            Step::NotYet => run.read_after = Some(Instant::now() + self.options.poll),
+        }
+    }
+
+    /// The next request, from the kind whose turn it is. `reading`: a catch-up request is
+    /// being read; catch-up counts as waiting then (its turn is kept for it: `None`).
     fn next_request(
         &mut self,
         run: &mut Run,
-        written: u64,
+        reading: bool,
     ) -> Option<(Kind, Range<u64>, ExportRequest)> {
-        loop {
-            let live = !self.queue.is_empty();
-            let catchup = run.gaps.first_below(written);
-            let kind = match (live, catchup.is_some()) {
-                (false, false) => return None,
-                (true, false) => Kind::Live,
-                (false, true) => Kind::Catchup,
-                (true, true) => {
-                    let (l, c) = (run.in_flight[0], run.in_flight[1]);
-                    if l != c {
-                        if l < c { Kind::Live } else { Kind::Catchup }
-                    } else if run.last == Kind::Live {
-                        Kind::Catchup
-                    } else {
-                        Kind::Live
-                    }
+        let live = !self.queue.is_empty();
+        let catchup = run.ahead.is_some() || reading;
+        let kind = match (live, catchup) {
+            (false, false) => return None,
+            (true, false) => Kind::Live,
+            (false, true) => Kind::Catchup,
+            (true, true) => {
+                let (l, c) = (run.in_flight[0], run.in_flight[1]);
+                if l != c {
+                    if l < c { Kind::Live } else { Kind::Catchup }
+                } else if run.last == Kind::Live {
+                    Kind::Catchup
+                } else {
+                    Kind::Live
                 }
-            };
-            match kind {
-                Kind::Live => match self.live_request() {
-                    Some(r) => return Some(r),
-                    None => continue,
-                },
-                Kind::Catchup => {
-                    let gap = catchup?;
-                    match self.catchup.next_request(gap, written) {
-                        Step::Request { request, rows } => {
-                            run.gaps.remove(rows.clone());
-                            return Some((Kind::Catchup, rows, request));
-                        }
-                        Step::Missing { rows, why } => {
-                            run.gaps.remove(rows.clone());
-                            self.stats.missing(rows.end - rows.start);
-                            tracing::warn!(signal = %self.signal, rows = rows.end - rows.start,
-                                first = rows.start, why, "rows cannot be forwarded");
-                            self.ledger.ack(rows);
-                        }
-                        Step::NotYet => {
-                            if !live {
-                                return None;
-                            }
-                            // Let live go; catch-up tries again after the next poll.
-                            return self.live_request();
-                        }
-                    }
-                }
+            }
+        };
+        match kind {
+            Kind::Live => self.live_request(),
+            // `None` while the request is still being read: the slot waits for it.
+            Kind::Catchup => {
+                let (rows, request) = run.ahead.take()?;
+                Some((Kind::Catchup, rows, request))
             }
         }
     }

@@ -15,7 +15,9 @@
 //! cursor; when `max_total_bytes` forces it, the lost rows are counted.
 //!
 //! All lanes run on one thread (`otlp-arrow-forward`) with a tokio current-thread runtime, so
-//! the forwarder works the same under the service, the C ABI and a plain Rust program.
+//! the forwarder works the same under the service, the C ABI and a plain Rust program; only
+//! the catch-up reads (file reading and reverse-path encoding, one request ahead per lane)
+//! run on that runtime's blocking pool, so they overlap with sending.
 //!
 //! # Delivery guarantee
 //!
@@ -24,9 +26,10 @@
 //! after a non-retryable answer (counted in `items_dropped`), rejected in a partial success
 //! (`items_rejected`), or found in no stored file (`rows_missing`, `rows_retention_lost`).
 //! The ledger (cursor and the ranges acknowledged out of order above it) is persisted after
-//! every acknowledgement, so duplicates come only from (1) requests in flight at a crash or at
-//! the end of the shutdown grace (at most `max_in_flight` requests of `max_request_items` items
-//! per lane and restart), (2) a request that timed out or failed on a connection reset after
+//! every `max_in_flight`-th acknowledgement, at least every [`CURSOR_MAX_DELAY`], and when the
+//! lane stops, so duplicates come only from (1) requests in flight at a crash or at the end of
+//! the shutdown grace plus acknowledged requests not yet in the cursor file at a crash (at most
+//! `2 * max_in_flight - 1` requests of `max_request_items` items per lane and restart), (2) a request that timed out or failed on a connection reset after
 //! the endpoint had stored it (bounded by the retries of that request), and (3) more than
 //! `MAX_PERSISTED_RANGES` (1024) holes above the cursor at a crash (the ranges beyond are
 //! resent).
@@ -60,7 +63,11 @@ use crate::signal::Signal;
 use crate::sync::AtomicU64;
 use catchup::CatchupReader;
 use lane::{Lane, LaneOptions, Stop};
-use ledger::{CursorLoad, Ledger, read_cursor};
+use ledger::{CursorLoad, Ledger, PersistPolicy, read_cursor};
+
+/// Longest time an acknowledgement waits to be written to the cursor file (see the
+/// [delivery guarantee](self#delivery-guarantee)).
+pub const CURSOR_MAX_DELAY: Duration = Duration::from_millis(200);
 use queue::{LiveQueue, Tap};
 use seam::{RecordTap, RowWatermarks};
 use stats::LaneStats;
@@ -172,7 +179,11 @@ impl Prepared {
                     name,
                     signal,
                     queue: LiveQueue::new(queue_bytes),
-                    ledger: Ledger::resume(path, &load),
+                    // Fewer than max_in_flight acknowledged requests are ever unwritten.
+                    ledger: Ledger::resume(path, &load).with_policy(PersistPolicy {
+                        max_acks: options[i].max_in_flight,
+                        max_delay: CURSOR_MAX_DELAY,
+                    }),
                     stats: Arc::new(LaneStats::default()),
                 });
             }
@@ -242,11 +253,11 @@ impl Prepared {
                 transport: self.exporters[l.endpoint].clone(),
                 queue: l.queue,
                 ledger: l.ledger,
-                catchup: CatchupReader::new(
+                catchup: Some(CatchupReader::new(
                     signal_dir(&self.output_dir, l.signal),
                     l.signal,
                     limits,
-                ),
+                )),
                 marks: marks[l.signal as usize].clone(),
                 floor: self.floors[l.signal as usize].clone(),
                 stats: l.stats,

@@ -197,14 +197,14 @@ impl Setup {
             transport: self.fake.clone(),
             queue: self.queue.clone(),
             ledger,
-            catchup: CatchupReader::new(
+            catchup: Some(CatchupReader::new(
                 self.dir.0.clone(),
                 Signal::Logs,
                 Limits {
                     max_bytes: self.options.max_request_bytes,
                     max_items: self.options.max_request_items as usize,
                 },
-            ),
+            )),
             marks: self.marks.clone(),
             floor: self.floor.clone(),
             stats: self.stats.clone(),

@@ -1356,4 +1356,714 @@ mod tests {
         assert!(!v.push(3));
         assert_eq!(v.as_slice(), &[1, 2]);
     }
+
+    /// An open handle in its own directory, closed (and the directory removed) on drop.
+    struct TestLib {
+        h: *mut crate::library::otlp_arrow,
+        dir: std::path::PathBuf,
+    }
+
+    impl TestLib {
+        fn open(tag: &str, extra: &str) -> TestLib {
+            let dir =
+                std::env::temp_dir().join(format!("otlp-arrow-ffi-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let config = format!(
+                "output_dir = {:?}\n[storage]\nfsync = \"never\"\n{extra}",
+                dir.display().to_string()
+            );
+            let mut h = core::ptr::null_mut();
+            // SAFETY: valid config bytes and out pointer.
+            let st = unsafe {
+                crate::library::otlp_arrow_open(config.as_ptr().cast(), config.len(), &mut h)
+            };
+            assert_eq!(st, crate::status::OTLP_ARROW_OK, "{}", last_error());
+            TestLib { h, dir }
+        }
+
+        fn stats(&self, signal: Signal) -> core_crate::ring::RingStats {
+            // SAFETY: a handle opened by `open` and not yet closed.
+            let lib = unsafe { crate::library::inner(self.h) }.unwrap();
+            lib.pipeline().ring(signal).stats()
+        }
+
+        /// Runs `call`; asserts it returned OK and committed one record into `signal`'s ring.
+        fn assert_recorded(
+            &self,
+            signal: Signal,
+            what: &str,
+            call: impl FnOnce() -> crate::status::otlp_arrow_status,
+        ) {
+            let before = self.stats(signal);
+            let st = call();
+            assert_eq!(st, crate::status::OTLP_ARROW_OK, "{what}: {}", last_error());
+            let after = self.stats(signal);
+            assert!(
+                after.claimed_bytes > before.claimed_bytes,
+                "{what}: nothing claimed"
+            );
+            assert_eq!(after.aborted, before.aborted, "{what}: aborted");
+        }
+
+        /// Runs `call`; asserts `OTLP_ARROW_INVALID_ARGUMENT`, a last error containing `msg`
+        /// and nothing claimed in `signal`'s ring.
+        fn assert_refused(
+            &self,
+            signal: Signal,
+            msg: &str,
+            call: impl FnOnce() -> crate::status::otlp_arrow_status,
+        ) {
+            let before = self.stats(signal);
+            let st = call();
+            assert_eq!(st, crate::status::OTLP_ARROW_INVALID_ARGUMENT, "{msg}");
+            let err = last_error();
+            assert!(err.contains(msg), "expected {msg:?} in {err:?}");
+            assert_eq!(
+                self.stats(signal).claimed_bytes,
+                before.claimed_bytes,
+                "{msg}"
+            );
+        }
+    }
+
+    impl Drop for TestLib {
+        fn drop(&mut self) {
+            // SAFETY: the handle from open; no other call is running.
+            let st = unsafe { crate::library::otlp_arrow_close(self.h) };
+            assert_eq!(st, crate::status::OTLP_ARROW_OK);
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn last_error() -> String {
+        let mut buf = [0u8; 512];
+        // SAFETY: a valid buffer and its length.
+        let n = unsafe { crate::error::otlp_arrow_last_error(buf.as_mut_ptr().cast(), buf.len()) };
+        String::from_utf8_lossy(&buf[..n.min(511)]).into_owned()
+    }
+
+    fn raw(b: &'static [u8]) -> otlp_arrow_str {
+        otlp_arrow_str {
+            ptr: b.as_ptr().cast(),
+            len: b.len(),
+        }
+    }
+
+    fn metric(metric_type: u32) -> otlp_arrow_metric {
+        otlp_arrow_metric {
+            resource_id: 0,
+            scope_id: 0,
+            name: otlp_arrow_str::of("m"),
+            description: otlp_arrow_str::of("d"),
+            unit: otlp_arrow_str::of("ms"),
+            metric_type,
+            aggregation_temporality: 2,
+            is_monotonic: 1,
+            number_points: core::ptr::null(),
+            histogram_points: core::ptr::null(),
+            exponential_histogram_points: core::ptr::null(),
+            summary_points: core::ptr::null(),
+            points_len: 0,
+        }
+    }
+
+    fn span_view(
+        attrs: &[otlp_arrow_attribute],
+        events: &[otlp_arrow_event],
+        links: &[otlp_arrow_link],
+    ) -> otlp_arrow_span {
+        otlp_arrow_span {
+            resource_id: 0,
+            scope_id: 0,
+            trace_id: [1; 16],
+            span_id: [2; 8],
+            parent_span_id: [3; 8],
+            trace_state: otlp_arrow_str::of(""),
+            name: otlp_arrow_str::of("GET /x"),
+            kind: 2,
+            flags: 0,
+            start_time_unix_nano: 1,
+            end_time_unix_nano: 2,
+            attributes: attrs.as_ptr(),
+            attributes_len: attrs.len(),
+            dropped_attributes_count: 0,
+            dropped_events_count: 0,
+            events: events.as_ptr(),
+            events_len: events.len(),
+            links: links.as_ptr(),
+            links_len: links.len(),
+            dropped_links_count: 0,
+            status_code: 2,
+            status_message: otlp_arrow_str::of("bad"),
+        }
+    }
+
+    fn log_view(body: *const otlp_arrow_value, attrs: &[otlp_arrow_attribute]) -> otlp_arrow_log {
+        otlp_arrow_log {
+            resource_id: 0,
+            scope_id: 0,
+            time_unix_nano: 1,
+            observed_time_unix_nano: 2,
+            severity_number: 13,
+            flags: 1,
+            severity_text: otlp_arrow_str::of("WARN"),
+            body,
+            attributes: attrs.as_ptr(),
+            attributes_len: attrs.len(),
+            dropped_attributes_count: 0,
+            trace_id: [1; 16],
+            span_id: [2; 8],
+            event_name: otlp_arrow_str::of("e"),
+        }
+    }
+
+    /// Every metric type is recorded under both UTF-8 policies; every malformed metric
+    /// (NULL arrays with a length, unknown enums, too many points or quantiles) is refused
+    /// with `OTLP_ARROW_INVALID_ARGUMENT` naming the problem, and nothing is claimed.
+    #[test]
+    fn every_metric_type_is_recorded_and_malformed_ones_refused() {
+        use crate::types::{
+            otlp_arrow_exponential_histogram_point as EPoint, otlp_arrow_histogram_point as HPoint,
+            otlp_arrow_number_point as NPoint, otlp_arrow_quantile as Q,
+            otlp_arrow_summary_point as SPoint,
+        };
+        let attrs = [otlp_arrow_attribute {
+            key: otlp_arrow_str::of("host"),
+            value: string("a"),
+        }];
+        let number = |value_type: u32| NPoint {
+            attributes: attrs.as_ptr(),
+            attributes_len: attrs.len(),
+            start_time_unix_nano: 1,
+            time_unix_nano: 2,
+            value_type,
+            flags: 0,
+            as_double: 1.5,
+            as_int: -3,
+        };
+        let numbers = [number(1), number(2), number(0)];
+        let counts = [1u64, 2, 3];
+        let bounds = [1.0f64, 2.0];
+        let hist = HPoint {
+            attributes: attrs.as_ptr(),
+            attributes_len: attrs.len(),
+            start_time_unix_nano: 1,
+            time_unix_nano: 2,
+            count: 6,
+            sum: 9.0,
+            min: 0.5,
+            max: 4.0,
+            bucket_counts: counts.as_ptr(),
+            bucket_counts_len: counts.len(),
+            explicit_bounds: bounds.as_ptr(),
+            explicit_bounds_len: bounds.len(),
+            flags: 0,
+            has_sum: 1,
+            has_min: 1,
+            has_max: 0,
+        };
+        let expo = EPoint {
+            attributes: attrs.as_ptr(),
+            attributes_len: attrs.len(),
+            start_time_unix_nano: 1,
+            time_unix_nano: 2,
+            count: 7,
+            sum: 3.0,
+            min: 0.1,
+            max: 2.0,
+            zero_count: 1,
+            zero_threshold: 0.01,
+            positive_bucket_counts: counts.as_ptr(),
+            positive_bucket_counts_len: counts.len(),
+            negative_bucket_counts: counts.as_ptr(),
+            negative_bucket_counts_len: 0,
+            scale: 2,
+            positive_offset: -1,
+            negative_offset: 0,
+            flags: 0,
+            has_sum: 1,
+            has_min: 0,
+            has_max: 1,
+        };
+        // The second point has an empty negative side with an offset (still encoded).
+        let expos = [
+            expo,
+            EPoint {
+                negative_offset: 4,
+                ..expo
+            },
+        ];
+        let quantiles = [
+            Q {
+                quantile: 0.5,
+                value: 1.0,
+            },
+            Q {
+                quantile: 0.99,
+                value: 7.0,
+            },
+        ];
+        let summary = SPoint {
+            attributes: attrs.as_ptr(),
+            attributes_len: attrs.len(),
+            start_time_unix_nano: 1,
+            time_unix_nano: 2,
+            count: 4,
+            sum: 8.0,
+            quantile_values: quantiles.as_ptr(),
+            quantile_values_len: quantiles.len(),
+            flags: 0,
+        };
+        let summaries = [
+            summary,
+            SPoint {
+                quantile_values_len: 1,
+                ..summary
+            },
+        ];
+        let good = [
+            (
+                "gauge",
+                otlp_arrow_metric {
+                    number_points: numbers.as_ptr(),
+                    points_len: numbers.len(),
+                    ..metric(1)
+                },
+            ),
+            (
+                "sum",
+                otlp_arrow_metric {
+                    number_points: numbers.as_ptr(),
+                    points_len: numbers.len(),
+                    ..metric(2)
+                },
+            ),
+            (
+                "histogram",
+                otlp_arrow_metric {
+                    histogram_points: &hist,
+                    points_len: 1,
+                    ..metric(3)
+                },
+            ),
+            (
+                "exponential histogram",
+                otlp_arrow_metric {
+                    exponential_histogram_points: expos.as_ptr(),
+                    points_len: expos.len(),
+                    ..metric(4)
+                },
+            ),
+            (
+                "summary",
+                otlp_arrow_metric {
+                    summary_points: summaries.as_ptr(),
+                    points_len: summaries.len(),
+                    ..metric(5)
+                },
+            ),
+        ];
+        let many_numbers = [number(1); OTLP_ARROW_MAX_POINTS + 1];
+        let many_quantiles = [quantiles[0]; OTLP_ARROW_MAX_QUANTILES / 2 + 1];
+        let big_summary = SPoint {
+            quantile_values: many_quantiles.as_ptr(),
+            quantile_values_len: many_quantiles.len(),
+            ..summary
+        };
+        let big_summaries = [big_summary, big_summary];
+        let null_counts = HPoint {
+            bucket_counts: core::ptr::null(),
+            ..hist
+        };
+        let null_bounds = HPoint {
+            explicit_bounds: core::ptr::null(),
+            ..hist
+        };
+        let null_pos = EPoint {
+            positive_bucket_counts: core::ptr::null(),
+            ..expo
+        };
+        let null_neg = EPoint {
+            negative_bucket_counts: core::ptr::null(),
+            negative_bucket_counts_len: 1,
+            ..expo
+        };
+        let null_quantiles = SPoint {
+            quantile_values: core::ptr::null(),
+            ..summary
+        };
+        let bad_number = [number(3)];
+        let bad: Vec<(&str, otlp_arrow_metric)> = vec![
+            (
+                "more than OTLP_ARROW_MAX_POINTS",
+                otlp_arrow_metric {
+                    number_points: many_numbers.as_ptr(),
+                    points_len: many_numbers.len(),
+                    ..metric(1)
+                },
+            ),
+            ("metric type", metric(9)),
+            (
+                "number_points is NULL",
+                otlp_arrow_metric {
+                    points_len: 1,
+                    ..metric(1)
+                },
+            ),
+            (
+                "number value type",
+                otlp_arrow_metric {
+                    number_points: bad_number.as_ptr(),
+                    points_len: 1,
+                    ..metric(1)
+                },
+            ),
+            (
+                "aggregation temporality",
+                otlp_arrow_metric {
+                    aggregation_temporality: 7,
+                    ..metric(2)
+                },
+            ),
+            (
+                "aggregation temporality",
+                otlp_arrow_metric {
+                    aggregation_temporality: 7,
+                    ..metric(3)
+                },
+            ),
+            (
+                "aggregation temporality",
+                otlp_arrow_metric {
+                    aggregation_temporality: 7,
+                    ..metric(4)
+                },
+            ),
+            (
+                "histogram_points is NULL",
+                otlp_arrow_metric {
+                    points_len: 1,
+                    ..metric(3)
+                },
+            ),
+            (
+                "bucket_counts is NULL",
+                otlp_arrow_metric {
+                    histogram_points: &null_counts,
+                    points_len: 1,
+                    ..metric(3)
+                },
+            ),
+            (
+                "explicit_bounds is NULL",
+                otlp_arrow_metric {
+                    histogram_points: &null_bounds,
+                    points_len: 1,
+                    ..metric(3)
+                },
+            ),
+            (
+                "exponential_histogram_points is NULL",
+                otlp_arrow_metric {
+                    points_len: 1,
+                    ..metric(4)
+                },
+            ),
+            (
+                "positive_bucket_counts is NULL",
+                otlp_arrow_metric {
+                    exponential_histogram_points: &null_pos,
+                    points_len: 1,
+                    ..metric(4)
+                },
+            ),
+            (
+                "negative_bucket_counts is NULL",
+                otlp_arrow_metric {
+                    exponential_histogram_points: &null_neg,
+                    points_len: 1,
+                    ..metric(4)
+                },
+            ),
+            (
+                "summary_points is NULL",
+                otlp_arrow_metric {
+                    points_len: 1,
+                    ..metric(5)
+                },
+            ),
+            (
+                "quantile_values is NULL",
+                otlp_arrow_metric {
+                    summary_points: &null_quantiles,
+                    points_len: 1,
+                    ..metric(5)
+                },
+            ),
+            (
+                "more than OTLP_ARROW_MAX_QUANTILES",
+                otlp_arrow_metric {
+                    summary_points: big_summaries.as_ptr(),
+                    points_len: big_summaries.len(),
+                    ..metric(5)
+                },
+            ),
+            (
+                "metric name is not UTF-8",
+                otlp_arrow_metric {
+                    name: raw(b"m\xff"),
+                    ..metric(1)
+                },
+            ),
+        ];
+        for (tag, policy) in [
+            ("metrics-reject", ""),
+            ("metrics-replace", "[ffi]\ninvalid_utf8 = \"replace\"\n"),
+        ] {
+            let lib = TestLib::open(tag, policy);
+            for (what, m) in &good {
+                // SAFETY: a valid view of memory owned by the test.
+                lib.assert_recorded(Signal::Metrics, what, || unsafe {
+                    otlp_arrow_record_metric(lib.h, m)
+                });
+            }
+            for (msg, m) in &bad {
+                if policy.is_empty() || !msg.ends_with("not UTF-8") {
+                    // SAFETY: as above.
+                    lib.assert_refused(Signal::Metrics, msg, || unsafe {
+                        otlp_arrow_record_metric(lib.h, m)
+                    });
+                }
+            }
+            // Under `replace` the invalid name is repaired and recorded.
+            if !policy.is_empty() {
+                let m = otlp_arrow_metric {
+                    name: raw(b"m\xff"),
+                    ..metric(1)
+                };
+                // SAFETY: as above.
+                lib.assert_recorded(Signal::Metrics, "repaired name", || unsafe {
+                    otlp_arrow_record_metric(lib.h, &m)
+                });
+            }
+            // SAFETY: NULL is allowed and refused.
+            lib.assert_refused(Signal::Metrics, "metric is NULL", || unsafe {
+                otlp_arrow_record_metric(lib.h, core::ptr::null())
+            });
+        }
+    }
+
+    /// Spans with events and links (the general path) are recorded under both policies, also
+    /// past `OTLP_ARROW_MAX_EVENTS` / `OTLP_ARROW_MAX_LINKS`; invalid UTF-8 in an event or link
+    /// is refused under `reject` and repaired under `replace`; unknown enums and NULL arrays
+    /// with a length are refused on the fast and the general path alike.
+    #[test]
+    fn spans_with_events_and_links_and_their_errors() {
+        let attrs = [otlp_arrow_attribute {
+            key: otlp_arrow_str::of("k"),
+            value: string("v"),
+        }];
+        let event = otlp_arrow_event {
+            time_unix_nano: 5,
+            name: otlp_arrow_str::of("exception"),
+            attributes: attrs.as_ptr(),
+            attributes_len: attrs.len(),
+            dropped_attributes_count: 1,
+        };
+        let link = otlp_arrow_link {
+            trace_id: [7; 16],
+            span_id: [8; 8],
+            trace_state: otlp_arrow_str::of("a=b"),
+            attributes: attrs.as_ptr(),
+            attributes_len: attrs.len(),
+            dropped_attributes_count: 0,
+            flags: 1,
+        };
+        let events = [event; OTLP_ARROW_MAX_EVENTS + 2];
+        let links = [link; OTLP_ARROW_MAX_LINKS + 2];
+        let bad_event = [otlp_arrow_event {
+            name: raw(b"ex\xc3"),
+            ..event
+        }];
+        let bad_link = [otlp_arrow_link {
+            trace_state: raw(b"\xff"),
+            ..link
+        }];
+        let bad_attr = [otlp_arrow_attribute {
+            key: otlp_arrow_str::of("k"),
+            value: value(
+                1,
+                crate::types::otlp_arrow_value_data {
+                    string_value: raw(b"v\xfe"),
+                },
+            ),
+        }];
+        for (tag, policy) in [
+            ("spans-reject", ""),
+            ("spans-replace", "[ffi]\ninvalid_utf8 = \"replace\"\n"),
+        ] {
+            let replace = !policy.is_empty();
+            let lib = TestLib::open(tag, policy);
+            let good = [
+                ("plain", span_view(&attrs, &[], &[])),
+                (
+                    "one event and link",
+                    span_view(&attrs, &events[..1], &links[..1]),
+                ),
+                ("events only", span_view(&[], &events[..3], &[])),
+                ("links only", span_view(&[], &[], &links[..3])),
+                ("past the limits", span_view(&attrs, &events, &links)),
+            ];
+            for (what, s) in &good {
+                // SAFETY: a valid view of memory owned by the test.
+                lib.assert_recorded(Signal::Traces, what, || unsafe {
+                    otlp_arrow_record_span(lib.h, s)
+                });
+            }
+            let utf8 = [
+                ("event name is not UTF-8", span_view(&[], &bad_event, &[])),
+                (
+                    "link trace_state is not UTF-8",
+                    span_view(&[], &[], &bad_link),
+                ),
+                (
+                    "string value is not UTF-8",
+                    span_view(&bad_attr, &events[..1], &[]),
+                ),
+                (
+                    "span name is not UTF-8",
+                    otlp_arrow_span {
+                        name: raw(b"\xc0"),
+                        ..span_view(&[], &events[..1], &[])
+                    },
+                ),
+            ];
+            for (msg, s) in &utf8 {
+                if replace {
+                    // SAFETY: as above.
+                    lib.assert_recorded(Signal::Traces, msg, || unsafe {
+                        otlp_arrow_record_span(lib.h, s)
+                    });
+                } else {
+                    // SAFETY: as above.
+                    lib.assert_refused(Signal::Traces, msg, || unsafe {
+                        otlp_arrow_record_span(lib.h, s)
+                    });
+                }
+            }
+            for ev in [&[][..], &events[..1]] {
+                let bad = [
+                    (
+                        "span kind",
+                        otlp_arrow_span {
+                            kind: 9,
+                            ..span_view(&[], ev, &[])
+                        },
+                    ),
+                    (
+                        "span status code",
+                        otlp_arrow_span {
+                            status_code: 7,
+                            ..span_view(&[], ev, &[])
+                        },
+                    ),
+                    (
+                        "span events pointer is NULL",
+                        otlp_arrow_span {
+                            events: core::ptr::null(),
+                            events_len: 1,
+                            ..span_view(&[], &[], &links[..1])
+                        },
+                    ),
+                    (
+                        "span links pointer is NULL",
+                        otlp_arrow_span {
+                            links: core::ptr::null(),
+                            links_len: 1,
+                            ..span_view(&[], ev, &[])
+                        },
+                    ),
+                ];
+                for (msg, s) in &bad {
+                    // SAFETY: as above (the NULL arrays are refused before any read).
+                    lib.assert_refused(Signal::Traces, msg, || unsafe {
+                        otlp_arrow_record_span(lib.h, s)
+                    });
+                }
+            }
+            // SAFETY: NULL is allowed and refused.
+            lib.assert_refused(Signal::Traces, "span is NULL", || unsafe {
+                otlp_arrow_record_span(lib.h, core::ptr::null())
+            });
+        }
+    }
+
+    /// Logs with and without a body, string or not, are recorded under both policies; an
+    /// invalid UTF-8 body is refused under `reject` and repaired under `replace`; an unknown
+    /// severity and a NULL log are refused.
+    #[test]
+    fn logs_are_recorded_under_both_policies_and_errors_refused() {
+        use crate::types::otlp_arrow_value_data as D;
+        let attrs = [otlp_arrow_attribute {
+            key: otlp_arrow_str::of("k"),
+            value: value(3, D { int_value: 4 }),
+        }];
+        let text = string("hello");
+        let int = value(3, D { int_value: 42 });
+        let bad_text = value(
+            1,
+            D {
+                string_value: raw(b"he\xffllo"),
+            },
+        );
+        for (tag, policy) in [
+            ("logs-reject", ""),
+            ("logs-replace", "[ffi]\ninvalid_utf8 = \"replace\"\n"),
+        ] {
+            let replace = !policy.is_empty();
+            let lib = TestLib::open(tag, policy);
+            for (what, body) in [
+                ("no body", core::ptr::null()),
+                ("string body", &raw const text),
+                ("int body", &raw const int),
+            ] {
+                let l = log_view(body, &attrs);
+                // SAFETY: a valid view of memory owned by the test.
+                lib.assert_recorded(Signal::Logs, what, || unsafe {
+                    otlp_arrow_record_log(lib.h, &l)
+                });
+            }
+            let l = log_view(&raw const bad_text, &[]);
+            if replace {
+                // SAFETY: as above.
+                lib.assert_recorded(Signal::Logs, "repaired body", || unsafe {
+                    otlp_arrow_record_log(lib.h, &l)
+                });
+            } else {
+                // SAFETY: as above.
+                lib.assert_refused(Signal::Logs, "is not UTF-8", || unsafe {
+                    otlp_arrow_record_log(lib.h, &l)
+                });
+            }
+            let l = otlp_arrow_log {
+                severity_number: 25,
+                ..log_view(core::ptr::null(), &[])
+            };
+            // SAFETY: as above.
+            lib.assert_refused(Signal::Logs, "severity number", || unsafe {
+                otlp_arrow_record_log(lib.h, &l)
+            });
+            // SAFETY: NULL is allowed and refused.
+            lib.assert_refused(Signal::Logs, "log is NULL", || unsafe {
+                otlp_arrow_record_log(lib.h, core::ptr::null())
+            });
+        }
+    }
+
+    #[test]
+    fn stack_vec_debug_shows_its_length() {
+        let mut v = StackVec::<u8, 4>::new();
+        assert!(v.push(9));
+        assert_eq!(format!("{v:?}"), "StackVec { len: 1 }");
+    }
 }

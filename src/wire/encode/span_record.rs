@@ -252,4 +252,76 @@ mod tests {
             );
         }
     }
+
+    /// A plan whose inner lengths do not match what the record writes is refused at the
+    /// nested message it first disagrees with, and a too-long plan is refused at the end;
+    /// a too-short one runs out of room. The trait path and copies agree with the plan.
+    #[test]
+    fn plans_with_wrong_inner_lengths_are_refused() {
+        let attrs = [KeyValue::new("k", AnyValue::String("v"))];
+        let span: Span<'_> = Span {
+            name: "x",
+            attributes: &attrs,
+            ..Span::default()
+        };
+        let record = SpanRecord {
+            resource: PreEncoded::from_bytes(b"\x0a\x00"),
+            resource_schema_url: "r",
+            scope: PreEncoded::from_bytes(b"\x0a\x01s"),
+            scope_schema_url: "s",
+            span: &span,
+        };
+        #[allow(clippy::clone_on_copy)]
+        let copy = record.clone();
+        let plan = record.lengths();
+        assert_eq!(copy.lengths(), plan);
+        assert_eq!(Encode::encoded_len(&record), plan.total());
+        let n = plan.total();
+        let mut good = [0u8; 128];
+        record.encode_exact(&plan, &mut good[..n]).unwrap();
+        let mut buf = [0u8; 128];
+        // The span length one short: the span writes one byte more than announced.
+        let short_span = SpanRecordLen {
+            span: plan.span - 1,
+            ..plan
+        };
+        assert_eq!(
+            record.encode_exact(&short_span, &mut buf[..n]),
+            Err(EncodeError::LengthMismatch)
+        );
+        // The scope entry's length one long: refused after the scope schema URL.
+        let long_scope = SpanRecordLen {
+            scope_body: plan.scope_body + 1,
+            ..plan
+        };
+        assert_eq!(
+            record.encode_exact(&long_scope, &mut buf[..n]),
+            Err(EncodeError::LengthMismatch)
+        );
+        // A total one too long (with a slot to match): a byte left over at the end.
+        let long_total = SpanRecordLen {
+            total: n + 1,
+            ..plan
+        };
+        assert_eq!(
+            record.encode_exact(&long_total, &mut buf[..=n]),
+            Err(EncodeError::LengthMismatch)
+        );
+        // A total one too short (with a slot to match): the writer runs out of room.
+        let short_total = SpanRecordLen {
+            total: n - 1,
+            ..plan
+        };
+        assert!(
+            record
+                .encode_exact(&short_total, &mut buf[..n - 1])
+                .is_err()
+        );
+        // The general writer path refuses a buffer too small, and fills a large one.
+        for len in [0, 1, 4, n - 1] {
+            assert!(record.encode(&mut buf[..len]).is_err(), "{len}");
+        }
+        assert_eq!(copy.encode(&mut buf), Ok(n));
+        assert_eq!(buf[..n], good[..n]);
+    }
 }

@@ -297,3 +297,143 @@ impl Connection for Io {
         Connected::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn data(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/forward_tls")
+            .join(name)
+    }
+
+    /// A file in the temp directory holding `contents`, removed on drop.
+    struct TempFile(PathBuf);
+    impl TempFile {
+        fn new(tag: &str, contents: &[u8]) -> TempFile {
+            let p = std::env::temp_dir().join(format!(
+                "otlp-arrow-connector-{tag}-{}.pem",
+                std::process::id()
+            ));
+            std::fs::write(&p, contents).unwrap();
+            TempFile(p)
+        }
+    }
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn tls_error(tls: &ClientTlsConfig) -> String {
+        match client_config(tls, &[b"h2"]) {
+            Err(ForwardError::Tls(m)) => m,
+            Err(e) => panic!("expected a TLS error, got {e}"),
+            Ok(_) => panic!("expected a TLS error, got a configuration"),
+        }
+    }
+
+    fn ca(path: &Path) -> ClientTlsConfig {
+        ClientTlsConfig {
+            ca_path: Some(path.to_path_buf()),
+            ..ClientTlsConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_ca_file_and_a_client_certificate_make_a_configuration() {
+        let tls = ClientTlsConfig {
+            ca_path: Some(data("client-ca.pem")),
+            client_cert_path: Some(data("client.pem")),
+            client_key_path: Some(data("client.key")),
+        };
+        let config = client_config(&tls, &[b"h2", b"http/1.1"]).unwrap();
+        assert_eq!(
+            config.alpn_protocols,
+            [b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+        assert!(config.client_auth_cert_resolver.has_certs());
+    }
+
+    #[test]
+    fn unusable_ca_files_are_clear_tls_errors() {
+        let missing = data("no-such-ca.pem");
+        let m = tls_error(&ca(&missing));
+        assert!(m.starts_with("reading tls.ca_path "), "{m}");
+        assert!(m.contains("no-such-ca.pem"), "{m}");
+
+        let empty = TempFile::new("empty", b"just text, no PEM block\n");
+        let m = tls_error(&ca(&empty.0));
+        assert!(m.ends_with("no certificate in the file"), "{m}");
+        assert!(m.starts_with("tls.ca_path "), "{m}");
+
+        // A well-formed PEM block whose DER is not a certificate.
+        let junk = TempFile::new(
+            "junk",
+            b"-----BEGIN CERTIFICATE-----\nAAAAAAAA\n-----END CERTIFICATE-----\n",
+        );
+        let m = tls_error(&ca(&junk.0));
+        assert!(m.ends_with("no usable CA certificate"), "{m}");
+    }
+
+    #[test]
+    fn client_certificate_errors_name_the_setting_and_never_the_key() {
+        let only_cert = ClientTlsConfig {
+            ca_path: Some(data("client-ca.pem")),
+            client_cert_path: Some(data("client.pem")),
+            client_key_path: None,
+        };
+        assert_eq!(
+            tls_error(&only_cert),
+            "tls.client_cert_path and tls.client_key_path go together"
+        );
+        let only_key = ClientTlsConfig {
+            client_cert_path: None,
+            client_key_path: Some(data("client.key")),
+            ..only_cert.clone()
+        };
+        assert_eq!(
+            tls_error(&only_key),
+            "tls.client_cert_path and tls.client_key_path go together"
+        );
+        // The certificate given as the key: no private key in it.
+        let no_key = ClientTlsConfig {
+            client_key_path: Some(data("client.pem")),
+            ..only_cert.clone()
+        };
+        let m = tls_error(&no_key);
+        assert!(m.starts_with("tls.client_key_path "), "{m}");
+        assert!(m.contains("no PEM private key"), "{m}");
+        let unreadable = ClientTlsConfig {
+            client_key_path: Some(data("no-such.key")),
+            ..only_cert
+        };
+        let m = tls_error(&unreadable);
+        assert!(m.starts_with("reading tls.client_key_path "), "{m}");
+    }
+
+    #[test]
+    fn a_connector_needs_a_valid_server_name_for_tls_and_debug_shows_no_secrets() {
+        let config = client_config(&ca(&data("client-ca.pem")), &[b"h2"]).unwrap();
+        match Connector::new("not a host name", 443, Some(config.clone())) {
+            Err(ForwardError::Tls(m)) => {
+                assert_eq!(m, "\"not a host name\" is not a valid TLS server name");
+            }
+            other => panic!("expected a TLS error, got {other:?}"),
+        }
+        // Plain TCP does not check the name (the resolver does, at connect time).
+        let plain = Connector::new("collector", 4317, None).unwrap();
+        assert_eq!(
+            format!("{plain:?}"),
+            "Connector { host: \"collector\", port: 4317, tls: false }"
+        );
+        let tls = Connector::new("127.0.0.1", 4318, Some(config)).unwrap();
+        assert_eq!(
+            format!("{tls:?}"),
+            "Connector { host: \"127.0.0.1\", port: 4318, tls: true }"
+        );
+    }
+}

@@ -254,3 +254,75 @@ pub(crate) const fn http_path(signal: Signal) -> &'static str {
         Signal::Logs => "/v1/logs",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_reasons_display_their_label_and_index_their_position() {
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(r.to_string(), r.as_str());
+            assert_eq!(r.index(), i);
+        }
+        assert_eq!(DropReason::TooLarge.to_string(), "too_large");
+    }
+
+    #[test]
+    fn forward_errors_display_what_to_fix() {
+        let cases = [
+            (
+                ForwardError::InvalidUrl {
+                    url: "ftp://collector".into(),
+                    reason: "scheme must be http or https".into(),
+                },
+                "forward endpoint \"ftp://collector\": scheme must be http or https",
+            ),
+            (
+                ForwardError::InsecureCredentials {
+                    url: "http://collector".into(),
+                },
+                "forward endpoint \"http://collector\": credentials would be sent in clear text \
+                 over http://; use https:// or set allow_insecure = true",
+            ),
+            (
+                ForwardError::InvalidHeader { name: "x y".into() },
+                "forward endpoint header \"x y\": not a valid HTTP header (value not shown)",
+            ),
+            (
+                ForwardError::Tls("bad CA".into()),
+                "forward endpoint TLS: bad CA",
+            ),
+            (
+                ForwardError::Invalid("max_in_flight = 0".into()),
+                "forward endpoint: max_in_flight = 0",
+            ),
+            (
+                ForwardError::NoRuntime,
+                "Exporter::new must be called inside a tokio runtime",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.to_string(), want);
+        }
+        let policy = crate::breaker::PolicyError::OpenDuration;
+        assert_eq!(
+            ForwardError::Breaker(policy).to_string(),
+            format!("forward.breaker: {policy}")
+        );
+        let e: &dyn std::error::Error = &ForwardError::NoRuntime;
+        assert!(e.source().is_none());
+    }
+
+    #[test]
+    fn paths_name_each_signal_service() {
+        assert_eq!(http_path(Signal::Traces), "/v1/traces");
+        assert_eq!(http_path(Signal::Metrics), "/v1/metrics");
+        assert_eq!(http_path(Signal::Logs), "/v1/logs");
+        for s in Signal::ALL {
+            assert!(grpc_path(s).ends_with("Service/Export"));
+            assert!(grpc_path(s).starts_with("/opentelemetry.proto.collector."));
+        }
+        assert!(grpc_path(Signal::Metrics).contains(".metrics.v1.MetricsService"));
+    }
+}

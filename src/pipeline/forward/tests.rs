@@ -591,3 +591,226 @@ fn endpoint_ids_are_stable_and_hide_credentials() {
     assert!(p.starts_with("/data/traces/.forward"));
     assert!(p.to_string_lossy().ends_with(".cursor"));
 }
+
+/// An Arrow IPC logs stream of rows `rows` in batches of `per_batch`, numbered from
+/// `rows.start` when `numbered`, with the end-of-stream marker when `finish`.
+fn stream_bytes(
+    rows: std::ops::Range<u64>,
+    per_batch: u64,
+    numbered: bool,
+    finish: bool,
+) -> Vec<u8> {
+    let mut decoder = decoder_for(Signal::Logs);
+    let mut batches = Vec::new();
+    let mut at = rows.start;
+    while at < rows.end {
+        let end = (at + per_batch).min(rows.end);
+        decoder.append(&record(at..end)).unwrap();
+        batches.push(decoder.finish());
+        at = end;
+    }
+    let schema = batches[0].schema();
+    let mut meta = schema.metadata().clone();
+    if numbered {
+        meta.insert(FIRST_ROW_KEY.to_owned(), rows.start.to_string());
+    } else {
+        meta.remove(FIRST_ROW_KEY);
+    }
+    let schema = Arc::new(schema.as_ref().clone().with_metadata(meta));
+    let mut w = arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &schema).unwrap();
+    for b in batches {
+        w.write(&b.with_schema(schema.clone()).unwrap()).unwrap();
+    }
+    if finish {
+        w.finish().unwrap();
+    }
+    w.into_inner().unwrap()
+}
+
+fn file_name(seq: u32, partial: bool) -> String {
+    let suffix = if partial { ".partial" } else { "" };
+    format!("logs-20261201T000000.{seq:09}Z-000000.arrow{suffix}")
+}
+
+fn reader(dir: &Path) -> CatchupReader {
+    CatchupReader::new(dir.to_path_buf(), Signal::Logs, Limits::NONE)
+}
+
+/// The rows of a `Step::Request` (checking its body holds exactly them), or panics.
+fn request_rows(step: super::catchup::Step) -> std::ops::Range<u64> {
+    match step {
+        super::catchup::Step::Request { request, rows } => {
+            assert_eq!(ids(&request.body), rows.clone().collect::<Vec<_>>());
+            assert_eq!(request.items, rows.end - rows.start);
+            rows
+        }
+        other => panic!("expected a request, got {other:?}"),
+    }
+}
+
+/// The rows and reason of a `Step::Missing`, or panics.
+fn missing_rows(step: super::catchup::Step) -> (std::ops::Range<u64>, &'static str) {
+    match step {
+        super::catchup::Step::Missing { rows, why } => (rows, why),
+        other => panic!("expected missing rows, got {other:?}"),
+    }
+}
+
+fn is_not_yet(step: &super::catchup::Step) -> bool {
+    matches!(step, super::catchup::Step::NotYet)
+}
+
+#[test]
+fn catch_up_of_an_empty_gap_or_a_missing_directory() {
+    let dir = TempDir::new("cu-nodir");
+    let mut r = reader(&dir.0.join("absent"));
+    // Nothing below `written`: not yet, whatever the files.
+    assert!(is_not_yet(&r.next_request(5..10, 5)));
+    // No directory (nothing stored yet): the rows are in no file, cut at `written`.
+    let (rows, why) = missing_rows(r.next_request(0..10, 8));
+    assert_eq!(rows, 0..8);
+    assert!(why.contains("not in any stored file"), "{why}");
+}
+
+#[test]
+fn catch_up_retries_later_when_the_directory_cannot_be_listed() {
+    let dir = TempDir::new("cu-notdir");
+    let not_a_dir = dir.0.join("file");
+    std::fs::write(&not_a_dir, b"x").unwrap();
+    let mut r = reader(&not_a_dir);
+    assert!(is_not_yet(&r.next_request(0..10, 10)));
+    // Once it is a directory with the rows, they are read.
+    std::fs::remove_file(&not_a_dir).unwrap();
+    std::fs::create_dir(&not_a_dir).unwrap();
+    write_file(&not_a_dir, 1, 0..10, 10);
+    assert_eq!(request_rows(r.next_request(0..10, 10)), 0..10);
+}
+
+#[test]
+fn catch_up_skips_unnumbered_and_unreadable_files_and_counts_them() {
+    let dir = TempDir::new("cu-unnumbered");
+    // An older version's file (no first row), a finalized file that is not Arrow, and a
+    // `.partial` whose schema is not written yet (normal: not counted).
+    std::fs::write(
+        dir.0.join(file_name(1, false)),
+        stream_bytes(0..10, 10, false, true),
+    )
+    .unwrap();
+    std::fs::write(dir.0.join(file_name(2, false)), b"not an arrow stream").unwrap();
+    write_file(&dir.0, 3, 20..30, 10);
+    std::fs::write(dir.0.join(file_name(4, true)), b"").unwrap();
+    let mut r = reader(&dir.0);
+    let (rows, why) = missing_rows(r.next_request(0..30, 30));
+    assert_eq!(rows, 0..20, "up to the first numbered file: {why}");
+    assert_eq!(r.unnumbered_files, 2);
+    assert_eq!(request_rows(r.next_request(20..30, 30)), 20..30);
+}
+
+#[test]
+fn catch_up_reads_a_partial_file_only_up_to_what_it_holds() {
+    let dir = TempDir::new("cu-partial");
+    // In progress: two complete batches, no end marker yet.
+    let path = dir.0.join(file_name(1, true));
+    std::fs::write(&path, stream_bytes(0..20, 10, true, false)).unwrap();
+    let mut r = reader(&dir.0);
+    assert_eq!(request_rows(r.next_request(0..5, 20)), 0..5);
+    assert_eq!(
+        request_rows(r.next_request(5..20, 20)),
+        5..10,
+        "one batch per request"
+    );
+    assert_eq!(request_rows(r.next_request(10..20, 20)), 10..20);
+    // Rows past the end of a file still being written: later, never missing.
+    assert!(is_not_yet(&r.next_request(20..25, 25)));
+    // A torn batch being appended: later too.
+    let mut bytes = stream_bytes(0..30, 10, true, false);
+    let whole = stream_bytes(0..20, 10, true, false).len();
+    bytes.truncate(whole + (bytes.len() - whole) / 2);
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(is_not_yet(&r.next_request(20..30, 30)));
+    // Once the batch is complete (and the file finalized), its rows are read.
+    std::fs::remove_file(&path).unwrap();
+    write_file(&dir.0, 1, 0..30, 10);
+    assert_eq!(request_rows(r.next_request(20..30, 30)), 20..30);
+    assert_eq!(r.unnumbered_files, 0);
+}
+
+#[test]
+fn catch_up_reports_the_rest_of_a_damaged_file_missing_up_to_the_next_file() {
+    let dir = TempDir::new("cu-damaged");
+    let mut bytes = stream_bytes(0..20, 10, true, true);
+    // Keep the first batch, damage the second one's body.
+    let whole = stream_bytes(0..10, 10, true, false).len();
+    for b in &mut bytes[whole + 8..] {
+        *b = 0xAB;
+    }
+    std::fs::write(dir.0.join(file_name(1, false)), &bytes).unwrap();
+    write_file(&dir.0, 2, 20..30, 10);
+    let mut r = reader(&dir.0);
+    assert_eq!(request_rows(r.next_request(0..30, 30)), 0..10);
+    let (rows, why) = missing_rows(r.next_request(10..30, 30));
+    assert_eq!((rows, why), (10..20, "in a damaged file"));
+    assert_eq!(request_rows(r.next_request(20..30, 30)), 20..30);
+}
+
+#[test]
+fn catch_up_follows_a_gap_across_files_and_past_the_last_one() {
+    let dir = TempDir::new("cu-span");
+    write_file(&dir.0, 1, 0..10, 10);
+    write_file(&dir.0, 2, 10..20, 4);
+    let mut r = reader(&dir.0);
+    assert_eq!(request_rows(r.next_request(0..5, 30)), 0..5);
+    // The open file ends inside the gap: the rest comes from the next file.
+    assert_eq!(request_rows(r.next_request(5..30, 30)), 5..10);
+    assert_eq!(request_rows(r.next_request(10..30, 30)), 10..14);
+    assert_eq!(request_rows(r.next_request(14..30, 30)), 14..18);
+    assert_eq!(request_rows(r.next_request(18..30, 30)), 18..20);
+    // Numbered but in no file (and no later file): missing, after a second look.
+    let (rows, why) = missing_rows(r.next_request(20..30, 30));
+    assert_eq!(rows, 20..30);
+    assert!(why.contains("lost before it was written"), "{why}");
+}
+
+#[test]
+fn catch_up_requests_stay_within_the_limits() {
+    let dir = TempDir::new("cu-limits");
+    write_file(&dir.0, 1, 0..50, 50);
+    let mut r = CatchupReader::new(
+        dir.0.clone(),
+        Signal::Logs,
+        Limits {
+            max_bytes: usize::MAX,
+            max_items: 8,
+        },
+    );
+    let mut at = 0;
+    while at < 50 {
+        let rows = request_rows(r.next_request(at..50, 50));
+        assert_eq!(rows.start, at);
+        assert!(rows.end - rows.start <= 8, "{rows:?}");
+        at = rows.end;
+    }
+    assert_eq!(at, 50);
+}
+
+#[test]
+fn catch_up_skips_a_batch_that_is_not_a_logs_batch() {
+    use arrow_array::{Int32Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    let dir = TempDir::new("cu-schema");
+    let schema = Arc::new(Schema::new_with_metadata(
+        vec![Field::new("x", DataType::Int32, false)],
+        [(FIRST_ROW_KEY.to_owned(), "0".to_owned())],
+    ));
+    let batch =
+        RecordBatch::try_new(schema.clone(), vec![Arc::new(Int32Array::from(vec![1; 6]))]).unwrap();
+    let file = std::fs::File::create(dir.0.join(file_name(1, false))).unwrap();
+    let mut w = arrow_ipc::writer::StreamWriter::try_new(file, &schema).unwrap();
+    w.write(&batch).unwrap();
+    w.finish().unwrap();
+    write_file(&dir.0, 2, 6..10, 10);
+    let mut r = reader(&dir.0);
+    let (rows, why) = missing_rows(r.next_request(2..10, 10));
+    assert_eq!((rows, why), (2..6, "in a batch that cannot be encoded"));
+    assert_eq!(request_rows(r.next_request(6..10, 10)), 6..10);
+}

@@ -22,7 +22,7 @@ use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -37,6 +37,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
 use crate::args::Args;
+use crate::run::{Server, free_addrs};
 
 struct Options {
     server: PathBuf,
@@ -112,13 +113,13 @@ fn run(o: &Options, dir: &Path) -> Result<bool, String> {
         serve(&up_dir, up_grpc, up_http, up_admin),
         dir.join("upstream.log"),
     )?;
-    upstream.wait_ready(&[up_grpc], up_admin)?;
+    upstream.wait_ready(&[up_grpc], Some(up_admin))?;
     let mut forwarder = {
         let mut c = serve(&fw_dir, fw_grpc, fw_http, fw_admin);
         c.arg("--config").arg(&config);
         Server::spawn(c, dir.join("forwarder.log"))?
     };
-    forwarder.wait_ready(&[fw_grpc], fw_admin)?;
+    forwarder.wait_ready(&[fw_grpc], Some(fw_admin))?;
 
     // The load, on its own thread, until `stop`.
     let stop = Arc::new(AtomicBool::new(false));
@@ -145,7 +146,7 @@ fn run(o: &Options, dir: &Path) -> Result<bool, String> {
         serve(&up_dir, up_grpc, up_http, up_admin),
         dir.join("upstream2.log"),
     )?;
-    upstream.wait_ready(&[up_grpc], up_admin)?;
+    upstream.wait_ready(&[up_grpc], Some(up_admin))?;
     let up_at = Instant::now();
     eprintln!(
         "upstream back after {:.1} s down; {during} spans accepted meanwhile",
@@ -373,86 +374,4 @@ fn scratch_dir() -> Result<PathBuf, String> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     Ok(dir)
-}
-
-fn free_addrs(n: usize) -> Result<Vec<SocketAddr>, String> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string()))
-        .collect::<Result<_, _>>()?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map_err(|e| e.to_string()))
-        .collect()
-}
-
-struct Server {
-    child: std::process::Child,
-    log: PathBuf,
-}
-
-impl Server {
-    fn spawn(mut command: Command, log: PathBuf) -> Result<Server, String> {
-        let out = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let err = out.try_clone().map_err(|e| e.to_string())?;
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| format!("starting {command:?}: {e}"))?;
-        Ok(Server { child, log })
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-
-    fn wait_ready(&mut self, addrs: &[SocketAddr], admin: SocketAddr) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("exited at start ({status}):\n{}", self.log_tail()));
-            }
-            let listening = addrs
-                .iter()
-                .all(|a| TcpStream::connect_timeout(a, Duration::from_millis(200)).is_ok());
-            let ready = http_get(admin, "/ready").is_some_and(|r| r.starts_with("HTTP/1.1 200"));
-            if listening && ready {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                return Err(format!("not ready:\n{}", self.log_tail()));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM and wait (60 s at most); whether it exited with status 0.
-    fn stop(mut self) -> Result<(bool, Duration), String> {
-        let start = Instant::now();
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err("kill failed".into());
-        }
-        loop {
-            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
-                if !status.success() {
-                    eprintln!("exited with {status}:\n{}", self.log_tail());
-                }
-                return Ok((status.success(), start.elapsed()));
-            }
-            if start.elapsed() > Duration::from_secs(60) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return Err(format!("ignored SIGTERM:\n{}", self.log_tail()));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
 }

@@ -261,7 +261,7 @@ fn scratch_dir(tag: &str) -> Result<PathBuf, String> {
 }
 
 /// `n` distinct free loopback ports (all bound at once, then released).
-fn free_addrs(n: usize) -> Result<Vec<SocketAddr>, String> {
+pub(crate) fn free_addrs(n: usize) -> Result<Vec<SocketAddr>, String> {
     let listeners: Vec<std::net::TcpListener> = (0..n)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string()))
         .collect::<Result<_, _>>()?;
@@ -272,13 +272,13 @@ fn free_addrs(n: usize) -> Result<Vec<SocketAddr>, String> {
 }
 
 /// A child server with its output captured in `log`.
-struct Server {
+pub(crate) struct Server {
     child: std::process::Child,
     log: PathBuf,
 }
 
 impl Server {
-    fn spawn(mut command: Command, log: PathBuf) -> Result<Server, String> {
+    pub(crate) fn spawn(mut command: Command, log: PathBuf) -> Result<Server, String> {
         let out = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let child = command
@@ -290,18 +290,18 @@ impl Server {
         Ok(Server { child, log })
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
     /// Waits until every address accepts connections and, if given, `ready` answers 200.
-    fn wait_ready(
+    pub(crate) fn wait_ready(
         &mut self,
         addrs: &[SocketAddr],
         ready: Option<SocketAddr>,
@@ -333,7 +333,7 @@ impl Server {
 
     /// SIGTERM, then waits for the exit (at most 60 s, then SIGKILL). Returns whether it exited
     /// with status 0 and how long the stop took.
-    fn stop(mut self) -> Result<(bool, Duration), String> {
+    pub(crate) fn stop(mut self) -> Result<(bool, Duration), String> {
         let start = Instant::now();
         signal(self.pid(), "TERM")?;
         let deadline = start + Duration::from_secs(60);

@@ -400,12 +400,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
 }
 
 fn addrs() -> Result<Vec<SocketAddr>, String> {
-    let l: Vec<std::net::TcpListener> = (0..3)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string()))
-        .collect::<Result<_, _>>()?;
-    l.iter()
-        .map(|l| l.local_addr().map_err(|e| e.to_string()))
-        .collect()
+    crate::run::free_addrs(3)
 }
 
 struct Child(std::process::Child);

@@ -312,6 +312,34 @@ fn failing_writes_keep_records_in_the_ring_and_lose_nothing() {
 }
 
 #[test]
+fn a_second_pipeline_on_the_same_directory_is_refused_and_leaves_the_first_intact() {
+    let dir = TempDir::new("pipe-lock");
+    let first = Pipeline::start(&config(dir.path())).unwrap();
+    write_spans(first.ring(Signal::Traces), 0, 20).unwrap();
+    let err = Pipeline::start(&config(dir.path())).unwrap_err();
+    assert!(
+        matches!(err, otlp_arrow::pipeline::PipelineError::Lock(_)),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("in use by another otlp-arrow pipeline"),
+        "{msg}"
+    );
+    assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+    // The refused start touched nothing: the first pipeline's in-progress file was not
+    // "recovered" under it, and everything it was given is stored.
+    write_spans(first.ring(Signal::Traces), 20, 20).unwrap();
+    first.shutdown();
+    assert_eq!(
+        span_ids(&finalized_batches(dir.path(), Signal::Traces)),
+        (1..=40).collect::<Vec<_>>()
+    );
+    // Released at shutdown: the directory can be used again.
+    Pipeline::start(&config(dir.path())).unwrap().shutdown();
+}
+
+#[test]
 fn restart_recovers_and_keeps_previous_files() {
     let dir = TempDir::new("pipe-restart");
     {

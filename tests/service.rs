@@ -369,3 +369,25 @@ fn no_arguments_serve_with_the_default_addresses_and_directory() {
         assert!(dir.path().join("otlp-data").join(signal).is_dir());
     }
 }
+
+#[test]
+fn a_second_service_on_the_same_output_directory_exits_1_and_the_first_keeps_running() {
+    let dir = TempDir::new("serve-lock");
+    let first = serve_in(dir.path(), &[]);
+    let o = otlp_arrow()
+        .current_dir(dir.path())
+        .args(["serve", "--output-dir", "data"])
+        .args(["--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
+        .args(["--admin-addr", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("in use by another otlp-arrow pipeline"),
+        "{err}"
+    );
+    assert_eq!(get(first.admin, "/ready").status, 200);
+    let (status, log) = first.stop("TERM");
+    assert_eq!(status.code(), Some(0), "{log:#?}");
+}

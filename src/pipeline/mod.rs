@@ -14,9 +14,14 @@
 //! [`PipelineHooks`], e.g. a callback on every circuit-breaker transition (so a host
 //! application can shed load while its collector is down); [`Pipeline::shutdown`] stops the
 //! forwarder after the drains, within the same deadline.
+//!
+//! A pipeline holds its output directory's [`lock`] for its whole life: a second pipeline on
+//! the same directory (in this process or another) fails to start with
+//! [`PipelineError::Lock`] instead of corrupting the first one's files.
 #![forbid(unsafe_code)]
 
 pub mod forward;
+pub mod lock;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +37,7 @@ use crate::otlp::forward::{ExporterStatsSnapshot, ForwardError};
 use crate::ring::{Ring, RingError, RingStats};
 use crate::signal::Signal;
 use forward::{BreakerCallback, ForwardLaneStats, Forwarder, Prepared};
+use lock::{DirLock, LockError};
 
 /// Why a pipeline could not start.
 #[derive(Debug)]
@@ -44,6 +50,8 @@ pub enum PipelineError {
     Thread(std::io::Error),
     /// A forward endpoint cannot be used (URL, TLS files, credentials over http://, ...).
     Forward(ForwardError),
+    /// The output directory is in use by another pipeline, or its lock file failed.
+    Lock(LockError),
 }
 
 impl core::fmt::Display for PipelineError {
@@ -53,6 +61,7 @@ impl core::fmt::Display for PipelineError {
             PipelineError::Storage(e) => write!(f, "{e}"),
             PipelineError::Thread(e) => write!(f, "starting a drain thread: {e}"),
             PipelineError::Forward(e) => write!(f, "{e}"),
+            PipelineError::Lock(e) => write!(f, "{e}"),
         }
     }
 }
@@ -121,6 +130,8 @@ pub struct Pipeline {
     lanes: [Lane; 3],
     deadline: Duration,
     forwarder: Option<Forwarder>,
+    /// Held until the drains have stopped ([`Drop`] stops them before the fields drop).
+    _lock: DirLock,
 }
 
 impl core::fmt::Debug for Pipeline {
@@ -182,6 +193,8 @@ impl Pipeline {
     pub fn start_with(config: &Config, hooks: PipelineHooks) -> Result<Pipeline, PipelineError> {
         let options = writer_options(config);
         let prepared = Prepared::new(config, hooks.on_breaker).map_err(PipelineError::Forward)?;
+        // Before any file is opened: crash recovery must never touch another pipeline's files.
+        let lock = DirLock::acquire(&config.output_dir).map_err(PipelineError::Lock)?;
         let mut lanes = Vec::with_capacity(3);
         let mut marks: Vec<Arc<RowWatermarks>> = Vec::with_capacity(3);
         for signal in Signal::ALL {
@@ -226,6 +239,7 @@ impl Pipeline {
             lanes,
             deadline: config.shutdown.deadline,
             forwarder,
+            _lock: lock,
         })
     }
 

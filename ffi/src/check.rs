@@ -136,13 +136,16 @@ pub(crate) const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 #[inline(always)]
 pub(crate) fn ascii_bits(b: &[u8]) -> u64 {
     let n = b.len();
-    if n > 16 {
+    if n > 32 {
         let mut acc = word(&b[n - 8..]);
         let mut words = b.chunks_exact(8);
         for w in &mut words {
             acc |= word(w);
         }
         acc
+    } else if n > 16 {
+        // Two overlapping halves of 16 bytes.
+        word(&b[..8]) | word(&b[8..16]) | word(&b[n - 16..n - 8]) | word(&b[n - 8..])
     } else if n >= 8 {
         word(&b[..8]) | word(&b[n - 8..])
     } else if n >= 4 {

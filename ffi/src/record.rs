@@ -953,14 +953,8 @@ mod tests {
     #[test]
     fn hand_written_logs_record_matches_the_crates_resource_logs() {
         for (schema_r, schema_s) in [("", ""), ("https://r", "https://s")] {
-            let resource = Entry {
-                bytes: b"\x0a\x03abc".as_slice().into(),
-                schema_url: schema_r.into(),
-            };
-            let scope = Entry {
-                bytes: b"\x0a\x01s".as_slice().into(),
-                schema_url: schema_s.into(),
-            };
+            let resource = Entry::new(b"\x0a\x03abc".as_slice().into(), schema_r.into());
+            let scope = Entry::new(b"\x0a\x01s".as_slice().into(), schema_s.into());
             let attrs = [KeyValue::new("k", AnyValue::Int(3))];
             let body = AnyValue::String("hello");
             let log: LogRecord<'_> = LogRecord {

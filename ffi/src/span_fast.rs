@@ -47,12 +47,8 @@ use crate::status::Error;
 use crate::types::{otlp_arrow_attribute, otlp_arrow_span, otlp_arrow_str};
 
 // One-byte tags (field number << 3 | wire type) of every field the hot path writes.
-const RECORD_RESOURCE: u8 = 0x0a; // ResourceSpans.resource (1, LEN)
 const RECORD_SCOPE_SPANS: u8 = 0x12; // ResourceSpans.scope_spans (2, LEN)
-const RECORD_SCHEMA_URL: u8 = 0x1a; // ResourceSpans.schema_url (3, LEN)
-const SCOPE_SCOPE: u8 = 0x0a; // ScopeSpans.scope (1, LEN)
 const SCOPE_SPANS: u8 = 0x12; // ScopeSpans.spans (2, LEN)
-const SCOPE_SCHEMA_URL: u8 = 0x1a; // ScopeSpans.schema_url (3, LEN)
 const TRACE_ID: u8 = 0x0a; // Span.trace_id (1, LEN)
 const SPAN_ID: u8 = 0x12; // Span.span_id (2, LEN)
 const TRACE_STATE: u8 = 0x1a; // Span.trace_state (3, LEN)
@@ -254,11 +250,8 @@ unsafe fn plan<'a>(
         + opt_varint_len(s.dropped_links_count.into())
         + status_len.map_or(0, field_len)
         + if s.flags != 0 { 6 } else { 0 };
-    let scope_body =
-        field_len(scope.bytes.len()) + field_len(span_len) + opt_field_len(scope.schema_url.len());
-    let total = field_len(resource.bytes.len())
-        + field_len(scope_body)
-        + opt_field_len(resource.schema_url.len());
+    let scope_body = scope.field.len() + field_len(span_len) + scope.schema_url_field.len();
+    let total = resource.field.len() + field_len(scope_body) + resource.schema_url_field.len();
     Some(Plan {
         resource,
         scope,
@@ -307,10 +300,12 @@ fn encode(p: &Plan<'_>, slot: &mut [u8]) -> Result<(), Error> {
     // strings are valid for the call (`plan` checked them).
     unsafe {
         let mut o = start;
-        o = put_len_field(o, RECORD_RESOURCE, &p.resource.bytes);
+        // `ResourceSpans.resource` (field 1), framed at registration.
+        o = put_bytes(o, &p.resource.field);
         o = put(o, [RECORD_SCOPE_SPANS]);
         o = put_varint(o, p.scope_body as u64);
-        o = put_len_field(o, SCOPE_SCOPE, &p.scope.bytes);
+        // `ScopeSpans.scope` (field 1), framed at registration.
+        o = put_bytes(o, &p.scope.field);
         o = put(o, [SCOPE_SPANS]);
         o = put_varint(o, p.span_len as u64);
         let span_start = o;
@@ -353,8 +348,10 @@ fn encode(p: &Plan<'_>, slot: &mut [u8]) -> Result<(), Error> {
             o = put(o, p.flags.to_le_bytes());
         }
         debug_assert_eq!(o.offset_from(span_start) as usize, p.span_len);
-        o = put_opt_len_field(o, SCOPE_SCHEMA_URL, p.scope.schema_url.as_bytes());
-        o = put_opt_len_field(o, RECORD_SCHEMA_URL, p.resource.schema_url.as_bytes());
+        // `ScopeSpans.schema_url` and `ResourceSpans.schema_url` (field 3), framed at
+        // registration (empty when the URL is).
+        o = put_bytes(o, &p.scope.schema_url_field);
+        o = put_bytes(o, &p.resource.schema_url_field);
         debug_assert_eq!(o.offset_from(start) as usize, p.total);
     }
     Ok(())
@@ -377,110 +374,100 @@ unsafe fn encode_attributes(
     let mut bits = 0u64;
     for a in attrs {
         let (kp, kl) = (a.key.ptr.cast::<u8>(), a.key.len);
-        if kl != 0 && kp.is_null() {
-            return None;
-        }
         let d = &a.value.data;
-        // Wrapping: only used once `kl < 128` is known.
-        let key_part = if kl == 0 { 0 } else { kl.wrapping_add(2) };
-        // The common shape: key and value under ~120 bytes, so every length in the entry is
-        // one byte, and the entry is sized with a few additions. `body < 128` bounds `kl`
-        // (and `vl`) before either is used.
-        // SAFETY: (whole block) the tag names the union member read; a string is read only
-        // once its pointer is non-NULL (or its length 0) and its length is bounded by the
-        // room checked just before, and the caller guarantees it that many readable bytes.
-        // Each entry is written only after its length was checked against `room`.
-        unsafe {
-            let n = match a.value.type_ {
-                value_type::STRING => {
+        let t = a.value.type_;
+        // The common shape: a key of 1..=127 bytes and an entry under 128 bytes, so every
+        // length in it is one byte; sized with a few additions, written with plain stores.
+        // Tested type by type (strings first) rather than through a jump table: fewer
+        // instructions for the usual mix.
+        if kl.wrapping_sub(1) < 127 && !kp.is_null() {
+            let key_part = kl + 2;
+            // SAFETY: (whole block) the tag names the union member read; a string is read
+            // only once its pointer is non-NULL (or its length 0) and its length is below
+            // 128, and the caller guarantees it that many readable bytes. Each entry is
+            // written only after its length was checked against `room`.
+            unsafe {
+                let n = if t == value_type::STRING {
                     let (vp, vl) = (d.string_value.ptr.cast::<u8>(), d.string_value.len);
-                    if vl != 0 && vp.is_null() {
-                        return None;
-                    }
                     let body = key_part.wrapping_add(4).wrapping_add(vl);
-                    if (kl | vl) < 128 && body < 128 && 2 + body <= room {
-                        let (q, kb) = put_entry_head(o, body, kp, kl);
-                        let q = put(q, [KV_VALUE, (2 + vl) as u8, STRING_VALUE, vl as u8]);
+                    if vl < 128 && body < 128 && 2 + body <= room && (vl == 0 || !vp.is_null()) {
+                        let q = put(o, [ATTRIBUTE, body as u8, KV_KEY, kl as u8]);
+                        let kb = copy_bits(q, kp, kl);
+                        let q = put(
+                            q.add(kl),
+                            [KV_VALUE, (2 + vl) as u8, STRING_VALUE, vl as u8],
+                        );
                         bits |= kb | copy_bits(q, vp, vl);
                         2 + body
                     } else {
-                        long_entry(o, a, room, &mut bits)?
+                        0
                     }
-                }
-                value_type::INT => {
+                } else if t == value_type::INT {
                     let v = d.int_value as u64;
                     let vlen = varint_len(v);
-                    let body = key_part.wrapping_add(3 + vlen);
-                    if kl < 128 && body < 128 && 2 + body <= room {
-                        let (q, kb) = put_entry_head(o, body, kp, kl);
-                        let q = put(q, [KV_VALUE, (1 + vlen) as u8, INT_VALUE]);
+                    let body = key_part + 3 + vlen;
+                    if body < 128 && 2 + body <= room {
+                        let q = put(o, [ATTRIBUTE, body as u8, KV_KEY, kl as u8]);
+                        bits |= copy_bits(q, kp, kl);
+                        let q = put(q.add(kl), [KV_VALUE, (1 + vlen) as u8, INT_VALUE]);
                         put_varint(q, v);
-                        bits |= kb;
                         2 + body
                     } else {
-                        long_entry(o, a, room, &mut bits)?
+                        0
                     }
-                }
-                value_type::DOUBLE => {
-                    let body = key_part.wrapping_add(11);
-                    if kl < 128 && body < 128 && 2 + body <= room {
-                        let (q, kb) = put_entry_head(o, body, kp, kl);
-                        let q = put(q, [KV_VALUE, 9, DOUBLE_VALUE]);
+                } else if t == value_type::DOUBLE {
+                    let body = key_part + 11;
+                    if body < 128 && 2 + body <= room {
+                        let q = put(o, [ATTRIBUTE, body as u8, KV_KEY, kl as u8]);
+                        bits |= copy_bits(q, kp, kl);
+                        let q = put(q.add(kl), [KV_VALUE, 9, DOUBLE_VALUE]);
                         put(q, d.double_value.to_bits().to_le_bytes());
-                        bits |= kb;
                         2 + body
                     } else {
-                        long_entry(o, a, room, &mut bits)?
+                        0
                     }
-                }
-                value_type::BOOL => {
-                    let body = key_part.wrapping_add(4);
-                    if kl < 128 && body < 128 && 2 + body <= room {
-                        let (q, kb) = put_entry_head(o, body, kp, kl);
-                        put(q, [KV_VALUE, 2, BOOL_VALUE, u8::from(d.bool_value != 0)]);
-                        bits |= kb;
+                } else if t == value_type::BOOL {
+                    let body = key_part + 4;
+                    if body < 128 && 2 + body <= room {
+                        let q = put(o, [ATTRIBUTE, body as u8, KV_KEY, kl as u8]);
+                        bits |= copy_bits(q, kp, kl);
+                        let b = u8::from(d.bool_value != 0);
+                        put(q.add(kl), [KV_VALUE, 2, BOOL_VALUE, b]);
                         2 + body
                     } else {
-                        long_entry(o, a, room, &mut bits)?
+                        0
                     }
+                } else {
+                    0
+                };
+                if n != 0 {
+                    o = o.add(n);
+                    room -= n;
+                    continue;
                 }
-                _ => return None,
-            };
-            o = o.add(n);
-            room -= n;
+            }
         }
+        // Anything else (an empty or long key, a long value, a NULL pointer, another value
+        // type): out of line.
+        // SAFETY: forwarded to the caller; `o..o + room` is writable.
+        let n = unsafe { other_entry(o, a, room, &mut bits) }?;
+        // SAFETY: `other_entry` wrote `n <= room` bytes at `o`.
+        o = unsafe { o.add(n) };
+        room -= n;
     }
     Some((o, bits))
 }
 
-/// The entry's tag and one-byte length, and its key field (nothing for an empty key); returns
-/// where the value field starts and the key's bytes OR-ed together.
+/// An entry that is not of the common shape (out of line: rare): an empty key, a length of
+/// two bytes or more somewhere, or one that does not fit `room`; or an attribute the hot
+/// path does not take. Returns the bytes written and ORs the copied strings' bytes into
+/// `bits`, or `None` (nothing written) for a NULL pointer with a length, a value that is not
+/// a string, int, double or bool, or an entry that does not fit `room`.
 ///
 /// # Safety
-/// `o` has room for `2 + (2 + kl if kl > 0)` bytes, `kl < 128`, `body < 128`; `kp` points to
-/// `kl` readable bytes (any pointer when `kl == 0`).
-#[inline(always)]
-unsafe fn put_entry_head(o: *mut u8, body: usize, kp: *const u8, kl: usize) -> (*mut u8, u64) {
-    // SAFETY: forwarded to the caller.
-    unsafe {
-        if kl == 0 {
-            (put(o, [ATTRIBUTE, body as u8]), 0)
-        } else {
-            let q = put(o, [ATTRIBUTE, body as u8, KV_KEY, kl as u8]);
-            let bits = copy_bits(q, kp, kl);
-            (q.add(kl), bits)
-        }
-    }
-}
-
-/// An entry with a length of two bytes or more somewhere, or one that does not fit `room`
-/// (out of line: rare). Returns the bytes written and ORs the copied strings' bytes into
-/// `bits`, or `None` if the entry does not fit `room` (nothing is written then).
-///
-/// # Safety
-/// As [`encode_attributes`], for one attribute whose pointers were checked there.
+/// As [`encode_attributes`], for one attribute.
 #[inline(never)]
-unsafe fn long_entry(
+unsafe fn other_entry(
     o: *mut u8,
     a: &otlp_arrow_attribute,
     room: usize,
@@ -488,12 +475,20 @@ unsafe fn long_entry(
 ) -> Option<usize> {
     let d = &a.value.data;
     let kl = a.key.len;
-    // SAFETY: the tag names the union member read.
-    let vl = unsafe {
-        match a.value.type_ {
-            value_type::STRING => d.string_value.len,
-            _ => 0,
+    if kl != 0 && a.key.ptr.is_null() {
+        return None;
+    }
+    let vl = match a.value.type_ {
+        value_type::STRING => {
+            // SAFETY: the tag names the union member read.
+            let v = unsafe { d.string_value };
+            if v.len != 0 && v.ptr.is_null() {
+                return None;
+            }
+            v.len
         }
+        value_type::INT | value_type::DOUBLE | value_type::BOOL => 0,
+        _ => return None,
     };
     // Bounded by the room (a few KiB) first, so the arithmetic below cannot overflow.
     if kl > room || vl > room {
@@ -651,6 +646,19 @@ unsafe fn put_opt_varint(o: *mut u8, tag: u8, v: u64) -> *mut u8 {
     unsafe { put_varint(put(o, [tag]), v) }
 }
 
+/// Copies `b` to `o`; returns the end.
+///
+/// # Safety
+/// `o` has room for `b.len()` bytes.
+#[inline(always)]
+unsafe fn put_bytes(o: *mut u8, b: &[u8]) -> *mut u8 {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        copy(o, b.as_ptr(), b.len());
+        o.add(b.len())
+    }
+}
+
 /// A length-delimited field with a one-byte tag: tag, length, bytes.
 ///
 /// # Safety
@@ -713,25 +721,35 @@ unsafe fn copy_bits(dst: *mut u8, src: *const u8, n: usize) -> u64 {
     // SAFETY: forwarded to the caller; every access below is within `[0, n)` of its pointer
     // (the two moves of a size class overlap in the middle).
     unsafe {
-        if n >= 16 {
-            let mut acc = 0u128;
-            let mut i = 0;
-            while i + 16 < n {
-                let a = ptr::read_unaligned(src.add(i).cast::<u128>());
-                ptr::write_unaligned(dst.add(i).cast::<u128>(), a);
-                acc |= a;
-                i += 16;
+        // Keys and short values are mostly 8..=16 bytes: that class is tested first.
+        if n >= 8 {
+            if n <= 16 {
+                let a = ptr::read_unaligned(src.cast::<u64>());
+                let b = ptr::read_unaligned(src.add(n - 8).cast::<u64>());
+                ptr::write_unaligned(dst.cast::<u64>(), a);
+                ptr::write_unaligned(dst.add(n - 8).cast::<u64>(), b);
+                a | b
+            } else if n <= 32 {
+                let a = ptr::read_unaligned(src.cast::<u128>());
+                let b = ptr::read_unaligned(src.add(n - 16).cast::<u128>());
+                ptr::write_unaligned(dst.cast::<u128>(), a);
+                ptr::write_unaligned(dst.add(n - 16).cast::<u128>(), b);
+                let w = a | b;
+                (w as u64) | ((w >> 64) as u64)
+            } else {
+                let mut acc = 0u128;
+                let mut i = 0;
+                while i + 16 < n {
+                    let a = ptr::read_unaligned(src.add(i).cast::<u128>());
+                    ptr::write_unaligned(dst.add(i).cast::<u128>(), a);
+                    acc |= a;
+                    i += 16;
+                }
+                let b = ptr::read_unaligned(src.add(n - 16).cast::<u128>());
+                ptr::write_unaligned(dst.add(n - 16).cast::<u128>(), b);
+                acc |= b;
+                (acc as u64) | ((acc >> 64) as u64)
             }
-            let b = ptr::read_unaligned(src.add(n - 16).cast::<u128>());
-            ptr::write_unaligned(dst.add(n - 16).cast::<u128>(), b);
-            acc |= b;
-            (acc as u64) | ((acc >> 64) as u64)
-        } else if n >= 8 {
-            let a = ptr::read_unaligned(src.cast::<u64>());
-            let b = ptr::read_unaligned(src.add(n - 8).cast::<u64>());
-            ptr::write_unaligned(dst.cast::<u64>(), a);
-            ptr::write_unaligned(dst.add(n - 8).cast::<u64>(), b);
-            a | b
         } else if n >= 4 {
             let a = ptr::read_unaligned(src.cast::<u32>());
             let b = ptr::read_unaligned(src.add(n - 4).cast::<u32>());
@@ -811,11 +829,7 @@ mod tests {
 
     fn registry(bytes: &[u8], schema_url: &str) -> Registry {
         let r = Registry::new(1, "unknown id");
-        r.add(Entry {
-            bytes: bytes.into(),
-            schema_url: schema_url.into(),
-        })
-        .unwrap();
+        r.add(Entry::new(bytes.into(), schema_url.into())).unwrap();
         r
     }
 

@@ -16,6 +16,12 @@
 //! span limits do) and [`OTLP_ARROW_MAX_POINTS`] data points per metric call (more is
 //! `OTLP_ARROW_INVALID_ARGUMENT`: split the points over several calls). A span without events
 //! and links — the common case — takes a path without those arrays.
+//!
+//! Nearly every span (`invalid_utf8 = "reject"`, no events or links, string / int / double /
+//! bool attributes) takes the hot path of [`crate::span_fast`] instead: one walk that checks
+//! the span and encodes its attributes into a stack buffer, then plain stores into the slot.
+//! It gives up (having done nothing) on anything else, errors included, and the span then
+//! takes the general path here, so errors are always found and named by the code below.
 
 use core::mem::MaybeUninit;
 

@@ -575,14 +575,13 @@ fn first_invalid_utf8(entries: &[u8]) -> Result<(), &'static str> {
 /// Splits a length-delimited field with a one-byte tag off the front of `b`: its body and
 /// what follows it.
 fn field(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    // The tag's byte, then at most five length bytes (the buffer is a few KiB).
     let mut len = 0usize;
-    let mut i = 1;
-    for shift in (0..35).step_by(7) {
+    for (i, shift) in (1..6).zip((0..35).step_by(7)) {
         let byte = *b.get(i)?;
-        i += 1;
         len |= usize::from(byte & 0x7f) << shift;
         if byte < 0x80 {
-            let rest = b.get(i..)?;
+            let rest = b.get(i + 1..)?;
             return (len <= rest.len()).then(|| rest.split_at(len));
         }
     }
@@ -1001,7 +1000,8 @@ mod tests {
             ptr: ptr::null(),
             len: 3,
         };
-        let cases: Vec<(Vec<otlp_arrow_attribute>, fn(&mut otlp_arrow_span))> = vec![
+        type Edit = fn(&mut otlp_arrow_span);
+        let cases: Vec<(Vec<otlp_arrow_attribute>, Edit)> = vec![
             (vec![ok], |s| s.kind = 6),
             (vec![ok], |s| s.status_code = 3),
             (vec![ok], |s| {

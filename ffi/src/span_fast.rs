@@ -38,7 +38,7 @@ use core::mem::MaybeUninit;
 use core::ptr;
 
 use core_crate::signal::Signal;
-use core_crate::wire::encode::varint_len;
+use core_crate::wire::encode::varint_len as general_varint_len;
 
 use crate::check::{HIGH_BITS, MAX_NODES, ascii_bits, is_utf8, value_type};
 use crate::library::Inner;
@@ -126,6 +126,19 @@ pub(crate) unsafe fn record(lib: &Inner, s: &otlp_arrow_span) -> Option<Result<(
         }
     }
     Some(write(lib, &plan))
+}
+
+/// Bytes of `v` as a varint: the crate's `varint_len` with the two-byte case (record and
+/// span lengths, most ints) answered by a compare too.
+#[inline(always)]
+const fn varint_len(v: u64) -> usize {
+    if v < 0x80 {
+        1
+    } else if v < 0x4000 {
+        2
+    } else {
+        general_varint_len(v)
+    }
 }
 
 /// The length of a length-delimited field with a one-byte tag and a `len`-byte body.
@@ -622,6 +635,15 @@ unsafe fn put<const N: usize>(o: *mut u8, b: [u8; N]) -> *mut u8 {
 unsafe fn put_varint(mut o: *mut u8, mut v: u64) -> *mut u8 {
     // SAFETY: forwarded to the caller: one store per byte of the varint.
     unsafe {
+        // One and two bytes (nearly every length and count) without the loop.
+        if v < 0x80 {
+            *o = v as u8;
+            return o.add(1);
+        }
+        if v < 0x4000 {
+            put(o, [(v as u8) | 0x80, (v >> 7) as u8]);
+            return o.add(2);
+        }
         while v >= 0x80 {
             *o = (v as u8) | 0x80;
             o = o.add(1);

@@ -376,9 +376,12 @@ fn encode(p: &Plan<'_>, slot: &mut [u8]) -> Result<(), Error> {
 /// string, int, double or bool) or entries that do not fit `room`. Nothing is written past
 /// `o + room`.
 ///
+/// Out of line on purpose: in its own function the loop keeps its state in registers (in
+/// line, the caller's many live values made it spill; ~40 instructions per span).
+///
 /// # Safety
 /// `o..o + room` is writable; `attrs` follow the [`crate::types`] contracts.
-#[inline(always)]
+#[inline(never)]
 unsafe fn encode_attributes(
     mut o: *mut u8,
     attrs: &[otlp_arrow_attribute],

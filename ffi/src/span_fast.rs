@@ -16,9 +16,10 @@
 //!    copied words are OR-ed together, and only if a byte is not ASCII are the copied
 //!    strings checked with `from_utf8` ([`first_invalid_utf8`]); an invalid one fails the
 //!    call naming the field, before anything is claimed. Each string is read once.
-//! 3. [`write`] claims a slot of exactly the planned length and writes the record front to
-//!    back through a raw pointer: the registered resource and scope bytes, the span's fields,
-//!    the buffered entries (one `memcpy`), the tail.
+//! 3. [`write`] claims a slot of exactly the planned length and [`encode`] writes the record
+//!    front to back through a raw pointer: the registered resource and scope fields (framed
+//!    once at registration, [`Entry::field`]), the span's fields, the buffered entries (one
+//!    `memcpy`), the tail.
 //!
 //! Why not the crate's bounds-checked `Writer`: through it the same span cost ~2,000
 //! instructions (a bounds check and a position store per field, the entry shape re-derived
@@ -29,10 +30,13 @@
 //! `otlp_arrow::wire::encode` field for field, and tests (one of them a proptest) compare the
 //! two on every value type and on lengths around each varint boundary.
 //!
-//! Soundness: every value the record is written from is read once, during planning (the
-//! attributes straight into the buffer, each entry only after its length was checked
-//! against the room left there), so the slot's stores fill exactly the bytes planned for
-//! them whatever the caller does to its memory meanwhile.
+//! Soundness: every length and scalar the record is sized and written from is read once, by
+//! [`plan`] (the attributes are copied straight into the buffer, each entry only after its
+//! length was checked against the room left there, and it is that copy that is checked as
+//! UTF-8 and committed), so the slot's stores fill exactly the bytes planned for them
+//! whatever the caller does to its memory meanwhile. The span's own three strings are
+//! checked by `plan` and copied by `encode` from the caller's memory, as the general path
+//! does (the C contract says they do not change during the call).
 
 use core::mem::MaybeUninit;
 use core::ptr;
@@ -80,7 +84,7 @@ pub(crate) const SCRATCH_BYTES: usize = 2048;
 const MAX_KIND: u32 = 5;
 const MAX_STATUS_CODE: u32 = 2;
 
-/// Everything the second walk needs, read once by the first.
+/// Everything [`encode`] needs, read once by [`plan`].
 struct Plan<'a> {
     resource: &'a Entry,
     scope: &'a Entry,
@@ -206,7 +210,20 @@ unsafe fn plan<'a>(
     scopes: &'a Registry,
     scratch: &'a mut MaybeUninit<[u8; SCRATCH_BYTES]>,
 ) -> Option<Plan<'a>> {
-    if s.kind > MAX_KIND || s.status_code > MAX_STATUS_CODE {
+    // Every scalar read once, into a local: the lengths and the stores below use the same
+    // values.
+    let (kind, status_code, flags) = (s.kind, s.status_code, s.flags);
+    let (start, end, parent) = (
+        s.start_time_unix_nano,
+        s.end_time_unix_nano,
+        s.parent_span_id,
+    );
+    let dropped = (
+        s.dropped_attributes_count,
+        s.dropped_events_count,
+        s.dropped_links_count,
+    );
+    if kind > MAX_KIND || status_code > MAX_STATUS_CODE {
         return None;
     }
     // As `Budget::new`: never above `isize::MAX`.
@@ -234,9 +251,10 @@ unsafe fn plan<'a>(
     let first = scratch.as_mut_ptr().cast::<u8>();
     // SAFETY: `first` is the start of `SCRATCH_BYTES` writable bytes; the caller's contract
     // covers `attrs`.
-    let (end, bits) = unsafe { encode_attributes(first, attrs, SCRATCH_BYTES) }?;
-    // SAFETY: `first..end` is the prefix of the buffer that `encode_attributes` wrote.
-    let attrs_len = unsafe { end.offset_from(first) } as usize;
+    let (entries_end, bits) = unsafe { encode_attributes(first, attrs, SCRATCH_BYTES) }?;
+    // SAFETY: `first..entries_end` is the prefix of the buffer that `encode_attributes`
+    // wrote.
+    let attrs_len = unsafe { entries_end.offset_from(first) } as usize;
     // The budget counts string bytes, which the entries hold and then some: refusing past
     // `max` on the entries' length is conservative (the general path then decides), and the
     // buffer bounds the sum.
@@ -247,22 +265,21 @@ unsafe fn plan<'a>(
     let entries = unsafe { core::slice::from_raw_parts(first.cast_const(), attrs_len) };
     let resource = resources.get(s.resource_id).ok()?;
     let scope = scopes.get(s.scope_id).ok()?;
-    let status_len = (s.status_code != 0 || !status_message.is_empty())
-        .then(|| opt_field_len(status_message.len()) + opt_varint_len(s.status_code.into()));
-    let parent = s.parent_span_id;
+    let status_len = (status_code != 0 || !status_message.is_empty())
+        .then(|| opt_field_len(status_message.len()) + opt_varint_len(status_code.into()));
     let span_len = 28
         + opt_field_len(trace_state.len())
         + if parent != [0; 8] { 10 } else { 0 }
         + opt_field_len(name.len())
-        + opt_varint_len(s.kind.into())
-        + if s.start_time_unix_nano != 0 { 9 } else { 0 }
-        + if s.end_time_unix_nano != 0 { 9 } else { 0 }
+        + opt_varint_len(kind.into())
+        + if start != 0 { 9 } else { 0 }
+        + if end != 0 { 9 } else { 0 }
         + entries.len()
-        + opt_varint_len(s.dropped_attributes_count.into())
-        + opt_varint_len(s.dropped_events_count.into())
-        + opt_varint_len(s.dropped_links_count.into())
+        + opt_varint_len(dropped.0.into())
+        + opt_varint_len(dropped.1.into())
+        + opt_varint_len(dropped.2.into())
         + status_len.map_or(0, field_len)
-        + if s.flags != 0 { 6 } else { 0 };
+        + if flags != 0 { 6 } else { 0 };
     let scope_body = scope.field.len() + field_len(span_len) + scope.schema_url_field.len();
     let total = resource.field.len() + field_len(scope_body) + resource.schema_url_field.len();
     Some(Plan {
@@ -273,18 +290,18 @@ unsafe fn plan<'a>(
         parent_span_id: parent,
         trace_state,
         name,
-        kind: s.kind as u8,
-        start: s.start_time_unix_nano,
-        end: s.end_time_unix_nano,
+        kind: kind as u8,
+        start,
+        end,
         entries,
         bits,
-        dropped_attributes: s.dropped_attributes_count,
-        dropped_events: s.dropped_events_count,
-        dropped_links: s.dropped_links_count,
+        dropped_attributes: dropped.0,
+        dropped_events: dropped.1,
+        dropped_links: dropped.2,
         status_len,
-        status_code: s.status_code as u8,
+        status_code: status_code as u8,
         status_message,
-        flags: s.flags,
+        flags,
         span_len,
         scope_body,
         total,

@@ -506,72 +506,88 @@ unsafe fn other_entry(
     room: usize,
     bits: &mut u64,
 ) -> Option<usize> {
-    let d = &a.value.data;
-    let kl = a.key.len;
-    if kl != 0 && a.key.ptr.is_null() {
+    // Every field read once, into a local: the length and the stores use the same values.
+    let (kp, kl) = (a.key.ptr.cast::<u8>(), a.key.len);
+    let t = a.value.type_;
+    if kl != 0 && kp.is_null() {
         return None;
     }
-    let vl = match a.value.type_ {
-        value_type::STRING => {
-            // SAFETY: the tag names the union member read.
-            let v = unsafe { d.string_value };
-            if v.len != 0 && v.ptr.is_null() {
-                return None;
+    /// The `AnyValue` member: its tag and what follows the tag.
+    enum Member {
+        Str(*const u8, usize),
+        Varint(u8, u64),
+        Double(u64),
+    }
+    let d = &a.value.data;
+    // SAFETY: (every arm) the tag names the union member read.
+    let m = unsafe {
+        match t {
+            value_type::STRING => {
+                let v = d.string_value;
+                if v.len != 0 && v.ptr.is_null() {
+                    return None;
+                }
+                Member::Str(v.ptr.cast::<u8>(), v.len)
             }
-            v.len
+            value_type::INT => Member::Varint(INT_VALUE, d.int_value as u64),
+            value_type::DOUBLE => Member::Double(d.double_value.to_bits()),
+            value_type::BOOL => Member::Varint(BOOL_VALUE, u64::from(d.bool_value != 0)),
+            _ => return None,
         }
-        value_type::INT | value_type::DOUBLE | value_type::BOOL => 0,
-        _ => return None,
+    };
+    let vl = match m {
+        Member::Str(_, vl) => vl,
+        _ => 0,
     };
     // Bounded by the room (a few KiB) first, so the arithmetic below cannot overflow.
     if kl > room || vl > room {
         return None;
     }
-    // SAFETY: (whole block) the tag names the union member read; the strings' pointers were
-    // checked by the caller and their lengths bounded just above; the caller guarantees
-    // that many readable bytes. Nothing is written before the entry's whole length was
-    // checked against `room`.
+    let member_len = match m {
+        Member::Str(_, vl) => field_len(vl),
+        Member::Varint(_, v) => 1 + varint_len(v),
+        Member::Double(_) => 9,
+    };
+    let body = opt_field_len(kl) + field_len(member_len);
+    let n = field_len(body);
+    if n > room {
+        return None;
+    }
+    // SAFETY: (whole block) `n <= room` bytes are written, exactly as sized above; the
+    // strings' pointers are non-NULL (or their lengths 0) and their lengths bounded by the
+    // room, and the caller guarantees that many readable bytes.
     unsafe {
-        let member_len = match a.value.type_ {
-            value_type::STRING => field_len(vl),
-            value_type::INT => 1 + varint_len(d.int_value as u64),
-            value_type::DOUBLE => 9,
-            value_type::BOOL => 2,
-            _ => return None,
-        };
-        let body = opt_field_len(kl) + field_len(member_len);
-        let n = field_len(body);
-        if n > room {
-            return None;
-        }
         let mut p = put(o, [ATTRIBUTE]);
         p = put_varint(p, body as u64);
         if kl != 0 {
-            let key = core::slice::from_raw_parts(a.key.ptr.cast::<u8>(), kl);
+            let key = core::slice::from_raw_parts(kp, kl);
             p = put_len_field(p, KV_KEY, key);
             *bits |= ascii_bits(key);
         }
         p = put(p, [KV_VALUE]);
         p = put_varint(p, member_len as u64);
-        match a.value.type_ {
-            value_type::STRING => {
-                let v = slice_of(&d.string_value);
+        match m {
+            Member::Str(vp, vl) => {
+                let v: &[u8] = if vl == 0 {
+                    &[]
+                } else {
+                    core::slice::from_raw_parts(vp, vl)
+                };
                 p = put_len_field(p, STRING_VALUE, v);
                 *bits |= ascii_bits(v);
             }
-            value_type::INT => {
-                p = put(p, [INT_VALUE]);
-                p = put_varint(p, d.int_value as u64);
+            Member::Varint(tag, v) => {
+                p = put(p, [tag]);
+                p = put_varint(p, v);
             }
-            value_type::DOUBLE => {
+            Member::Double(bits) => {
                 p = put(p, [DOUBLE_VALUE]);
-                p = put(p, d.double_value.to_bits().to_le_bytes());
+                p = put(p, bits.to_le_bytes());
             }
-            _ => p = put(p, [BOOL_VALUE, u8::from(d.bool_value != 0)]),
         }
         debug_assert_eq!(p.offset_from(o) as usize, n);
-        Some(n)
     }
+    Some(n)
 }
 
 /// Checks the UTF-8 of the keys and string values in the encoded `entries` (what will be
@@ -619,19 +635,6 @@ fn field(b: &[u8]) -> Option<(&[u8], &[u8])> {
         }
     }
     None
-}
-
-/// The bytes of a string whose pointer was checked (non-NULL unless its length is 0).
-///
-/// # Safety
-/// `s` points to `s.len` readable bytes for the call (or `s.len == 0`).
-#[inline(always)]
-unsafe fn slice_of<'a>(s: &otlp_arrow_str) -> &'a [u8] {
-    if s.len == 0 {
-        return &[];
-    }
-    // SAFETY: accepted: non-NULL with `len` readable bytes for the call.
-    unsafe { core::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len) }
 }
 
 /// Stores `b` at `o`; returns the end.

@@ -119,8 +119,8 @@ pub(crate) enum Utf8 {
 }
 
 /// UTF-8 validity with a fast path for the common short all-ASCII string: the bytes are
-/// OR-ed together with at most two overlapping loads for up to 16 bytes (a word loop beyond),
-/// a handful of instructions for a typical key or value (the library's `is_ascii` and
+/// OR-ed together with two overlapping loads for up to 16 bytes, four up to 32 (a word loop
+/// beyond), a handful of instructions for a typical key or value (the library's `is_ascii` and
 /// `from_utf8` are tuned for long strings and cost a call). Only a string with a high bit
 /// set pays for `from_utf8`.
 #[inline(always)]

@@ -119,8 +119,8 @@ pub(crate) enum Utf8 {
 }
 
 /// UTF-8 validity with a fast path for the common short all-ASCII string: the bytes are
-/// OR-ed together with at most two overlapping loads for up to 16 bytes (a word loop beyond),
-/// a handful of instructions for a typical key or value (the library's `is_ascii` and
+/// OR-ed together with two overlapping loads for up to 16 bytes, four up to 32 (a word loop
+/// beyond), a handful of instructions for a typical key or value (the library's `is_ascii` and
 /// `from_utf8` are tuned for long strings and cost a call). Only a string with a high bit
 /// set pays for `from_utf8`.
 #[inline(always)]
@@ -136,13 +136,16 @@ pub(crate) const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 #[inline(always)]
 pub(crate) fn ascii_bits(b: &[u8]) -> u64 {
     let n = b.len();
-    if n > 16 {
+    if n > 32 {
         let mut acc = word(&b[n - 8..]);
         let mut words = b.chunks_exact(8);
         for w in &mut words {
             acc |= word(w);
         }
         acc
+    } else if n > 16 {
+        // Two overlapping halves of 16 bytes.
+        word(&b[..8]) | word(&b[8..16]) | word(&b[n - 16..n - 8]) | word(&b[n - 8..])
     } else if n >= 8 {
         word(&b[..8]) | word(&b[n - 8..])
     } else if n >= 4 {
@@ -289,87 +292,6 @@ pub(crate) unsafe fn check_attributes(
         }
     }
     Ok(())
-}
-
-/// The first of the hot path's two walks over an attribute array (`invalid_utf8 =
-/// "reject"`): checks every pointer, length, value type and the budget, and returns the
-/// array's encoded length as a repeated `KeyValue` field with a one-byte tag (any field
-/// number up to 15; see [`crate::strict::SizedAttrs`]).
-///
-/// For the common attributes (string, int, double and bool values) it reads no string byte:
-/// their lengths come from the pointers and lengths alone, and the UTF-8 of their keys and
-/// string values is checked by the second walk while it copies them
-/// ([`SizedAttrs`](crate::strict::SizedAttrs)'s `encode_attributes`), which fails the record
-/// (the claim is then aborted) on invalid UTF-8. So each string is read once, not twice.
-/// Other values (empty, bytes, arrays, key-value lists) are checked whole here, key
-/// included, and written by the general encoder.
-///
-/// # Safety
-/// As [`check_attributes`]; `budget.utf8` must be [`Utf8::Reject`].
-#[inline(always)]
-pub(crate) unsafe fn size_attributes(
-    ptr: *const otlp_arrow_attribute,
-    len: usize,
-    budget: &mut Budget,
-) -> Result<usize, Error> {
-    use core_crate::wire::encode::{
-        AnyValue, key_value_len, key_value_len_raw, string_key_value_len_raw,
-    };
-    debug_assert_eq!(budget.utf8, Utf8::Reject);
-    // Any field number with a one-byte tag gives the same length.
-    const FIELD: u32 = 1;
-    // SAFETY: forwarded to the caller.
-    let attrs = unsafe { slice(ptr, len, "attributes pointer is NULL") }?;
-    budget.nodes(attrs.len())?;
-    let mut total = 0usize;
-    for a in attrs {
-        // SAFETY: (whole block) forwarded to the caller; each union member is read only under
-        // the tag that names it, and a `&str` is made only after its bytes passed `is_utf8`.
-        unsafe {
-            let key = budget.lean_str(&a.key, "attribute key")?;
-            let kl = key.len();
-            let d = &a.value.data;
-            total += match a.value.type_ {
-                value_type::STRING => {
-                    let vl = budget.lean_str(&d.string_value, "string value")?.len();
-                    // Key and value each with a one-byte length and the entry under 128
-                    // bytes (the common case): tag 1 + len 1 + key (2 + kl) + value field 2
-                    // + string member (2 + vl). Otherwise the encoder's own formula.
-                    if kl != 0 && kl + vl < 122 {
-                        8 + kl + vl
-                    } else {
-                        string_key_value_len_raw(FIELD, kl, vl)
-                    }
-                }
-                value_type::INT => key_value_len_raw(FIELD, kl, &AnyValue::Int(d.int_value)),
-                value_type::DOUBLE => key_value_len_raw(FIELD, kl, &AnyValue::Double(0.0)),
-                value_type::BOOL => key_value_len_raw(FIELD, kl, &AnyValue::Bool(false)),
-                _ => {
-                    if !is_utf8(key) {
-                        return Err(Error::InvalidUtf8("attribute key"));
-                    }
-                    check_value(&a.value, 0, budget)?;
-                    key_value_len(
-                        FIELD,
-                        core::str::from_utf8_unchecked(key),
-                        crate::strict::value(&a.value),
-                    )
-                }
-            };
-        }
-    }
-    Ok(total)
-}
-
-/// Whether the second walk ([`crate::strict::SizedAttrs`]) writes this value type from
-/// unchecked bytes (and checks them while copying), rather than through the general encoder
-/// after [`size_attributes`] checked it whole.
-#[inline(always)]
-pub(crate) const fn checked_while_copied(type_: u32) -> bool {
-    matches!(
-        type_,
-        value_type::STRING | value_type::INT | value_type::DOUBLE | value_type::BOOL
-    )
 }
 
 /// Checks one value and everything nested in it.

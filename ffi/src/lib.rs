@@ -35,6 +35,7 @@ mod lossy;
 pub mod receivers;
 pub mod record;
 pub mod registry;
+mod span_fast;
 pub mod stats;
 pub mod status;
 mod strict;

@@ -207,21 +207,21 @@ impl Inner {
             .iter()
             .map(|(k, v)| KeyValue::new(k, attribute_value(v)))
             .collect();
-        resources.add(Entry {
-            bytes: encode_vec(&Resource {
+        resources.add(Entry::new(
+            encode_vec(&Resource {
                 attributes: &attrs[..],
                 dropped_attributes_count: 0,
             })?,
-            schema_url: "".into(),
-        })?;
-        scopes.add(Entry {
-            bytes: encode_vec(&Scope {
+            "".into(),
+        ))?;
+        scopes.add(Entry::new(
+            encode_vec(&Scope {
                 name: &config.ffi.scope.name,
                 version: &config.ffi.scope.version,
                 ..Scope::default()
             })?,
-            schema_url: "".into(),
-        })?;
+            "".into(),
+        ))?;
         let pipeline = Pipeline::start(config).map_err(|e| Error::Io(e.to_string()))?;
         let max_record = Signal::ALL.map(|s| pipeline.ring(s).max_record_len());
         let receivers = if receivers_on {
@@ -414,7 +414,7 @@ pub unsafe extern "C" fn otlp_arrow_register_resource(
             CheckedAttrs::Lossy(a) => encode_vec(&Resource { attributes: a, dropped_attributes_count }),
         }?;
         let schema_url = schema_url.into();
-        let id = inner.resources.add(Entry { bytes, schema_url })?;
+        let id = inner.resources.add(Entry::new(bytes, schema_url))?;
         // SAFETY: non-NULL and writable (caller contract).
         unsafe { *out_id = id };
         Ok(())
@@ -456,7 +456,7 @@ pub unsafe extern "C" fn otlp_arrow_register_scope(
             CheckedAttrs::Strict(a) => encode_vec(&scope(a)),
             CheckedAttrs::Lossy(a) => encode_vec(&Scope { name: &name, version: &version, attributes: a, dropped_attributes_count: 0 }),
         }?;
-        let id = inner.scopes.add(Entry { bytes, schema_url })?;
+        let id = inner.scopes.add(Entry::new(bytes, schema_url))?;
         // SAFETY: non-NULL and writable (caller contract).
         unsafe { *out_id = id };
         Ok(())

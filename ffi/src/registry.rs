@@ -24,6 +24,43 @@ pub(crate) struct Entry {
     pub(crate) bytes: Box<[u8]>,
     /// `schema_url` of the `Resource*` / `Scope*` entry.
     pub(crate) schema_url: Box<str>,
+    /// `bytes` as the record writes them, as field 1 of the `Resource*` / `Scope*` entry
+    /// (tag, length, body), and `schema_url` as its field 3 (nothing when empty): the same
+    /// numbers in `ResourceSpans` / `ScopeSpans` and their metrics and logs counterparts, so
+    /// the span hot path ([`crate::span_fast`]) copies them as they are instead of sizing and
+    /// framing them per record.
+    pub(crate) field: Box<[u8]>,
+    /// See [`field`](Entry::field).
+    pub(crate) schema_url_field: Box<[u8]>,
+}
+
+impl Entry {
+    /// An entry of `bytes` and `schema_url`, with their fields framed once.
+    pub(crate) fn new(bytes: Box<[u8]>, schema_url: Box<str>) -> Entry {
+        let framed = |b: &[u8], tag: u8| {
+            let mut out = Vec::with_capacity(b.len() + 11);
+            out.push(tag);
+            let mut v = b.len() as u64;
+            while v >= 0x80 {
+                out.push((v as u8) | 0x80);
+                v >>= 7;
+            }
+            out.push(v as u8);
+            out.extend_from_slice(b);
+            out.into_boxed_slice()
+        };
+        let schema_url_field = if schema_url.is_empty() {
+            Box::default()
+        } else {
+            framed(schema_url.as_bytes(), 0x1a)
+        };
+        Entry {
+            field: framed(&bytes, 0x0a),
+            schema_url_field,
+            bytes,
+            schema_url,
+        }
+    }
 }
 
 /// A fixed-size, append-only table of entries.
@@ -79,10 +116,7 @@ mod tests {
     use super::*;
 
     fn entry(b: &[u8]) -> Entry {
-        Entry {
-            bytes: b.into(),
-            schema_url: "".into(),
-        }
+        Entry::new(b.into(), "".into())
     }
 
     #[test]

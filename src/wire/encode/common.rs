@@ -256,6 +256,24 @@ pub fn string_key_value_len_raw(field: u32, key_len: usize, value_len: usize) ->
     len_field_len(field, key_part + len_field_len(key_value::VALUE, value))
 }
 
+/// Writes one `KeyValue` entry of repeated field `field` (tag, length and body, exactly as
+/// [`Writer::key_value`] writes it in a list) at the start of `buf`; returns its length,
+/// [`key_value_len`]. For a caller that assembles a list's entries itself and hands the
+/// unusual ones (arrays, key-value lists, bytes, the empty value) to the encoder.
+///
+/// # Errors
+/// [`EncodeError::BufferTooSmall`] if `buf` is shorter than the entry.
+pub fn encode_key_value<V: Value + ?Sized>(
+    field: u32,
+    key: &str,
+    value: &V,
+    buf: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let mut w = Writer::new(buf);
+    w.key_value(field, key, value)?;
+    Ok(w.written())
+}
+
 #[inline(never)]
 fn nested_value_len<L: Values + ?Sized, K: Attributes + ?Sized>(v: &ValueView<'_, L, K>) -> usize {
     view_len(v)
@@ -756,6 +774,24 @@ mod tests {
                 0x0a, 7, 0x0a, 1, b'i', 0x12, 2, 0x18, 0, // int 0
                 0x0a, 5, 0x0a, 1, b'e', 0x12, 0, // empty AnyValue
             ]
+        );
+    }
+
+    #[test]
+    fn one_entry_alone_is_the_lists_bytes() {
+        let inner = [AnyValue::Int(7), AnyValue::String("x")];
+        let kv = [KeyValue::new("k", AnyValue::Array(&inner))];
+        let (list, n) = enc(&Resource {
+            attributes: &kv[..],
+            dropped_attributes_count: 0,
+        });
+        let mut buf = [0u8; 64];
+        let m = encode_key_value(1, "k", &AnyValue::Array(&inner), &mut buf).unwrap();
+        assert_eq!(m, key_value_len(1, "k", &AnyValue::Array(&inner)));
+        assert_eq!(buf[..m], list[..n]);
+        assert_eq!(
+            encode_key_value(1, "k", &AnyValue::Array(&inner), &mut buf[..m - 1]),
+            Err(EncodeError::BufferTooSmall)
         );
     }
 

@@ -155,7 +155,7 @@ mod writer;
 
 pub use common::{
     AnyValue, Attribute, Attributes, KeyValue, Resource, Scope, Value, ValueView, Values,
-    key_value_len, key_value_len_raw, string_key_value_len_raw,
+    encode_key_value, key_value_len, key_value_len_raw, string_key_value_len_raw,
 };
 pub use logs::{LogRecord, SeverityNumber};
 pub use metrics::{

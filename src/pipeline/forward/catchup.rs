@@ -96,15 +96,14 @@ impl Open {
                     self.reader = Some(reader);
                     next
                 }
-                // A panic in arrow-ipc (a bug): the reader is gone; the caller drops this
-                // file as damaged.
-                Err(_) => Some(Err(arrow_schema::ArrowError::IpcError(
-                    "the catch-up read-ahead thread panicked".to_owned(),
-                ))),
+                // A panic in arrow-ipc (a bug): passed on, as if the read had been done
+                // here (the lane then stops catch-up until the next start; nothing is lost).
+                Err(panic) => std::panic::resume_unwind(panic),
             };
         }
         match self.reader.as_mut() {
             Some(r) => r.next(),
+            // Not reached: a reader that could not be given a thread drops the open file.
             None => Some(Err(arrow_schema::ArrowError::IpcError(
                 "the catch-up reader was lost".to_owned(),
             ))),

@@ -66,6 +66,7 @@ usage: otlp-arrow-load MODE [--flag value]...
   drive          the load only, against --addr HOST:PORT (same load flags as run, plus
                    --requests N instead of --warmup/--duration)
   sink           decode-and-discard servers on --grpc-addr and --http-addr until SIGTERM
+                   --mode decode|discard (decode; discard: count with the wire scanner only)
   serve-inproc   the library stand-in for `otlp-arrow serve`: --config F --output-dir D
                    --grpc-addr A --http-addr A [--admin-addr A] [--nodelay true] until SIGTERM
   forward-outage forwarder -> upstream (two otlp-arrow serve), upstream stopped mid-load:
@@ -74,7 +75,9 @@ usage: otlp-arrow-load MODE [--flag value]...
                    --server target/release/otlp-arrow   --keep false
   forward-throughput otlp-arrow forwarding (catch-up) vs opentelemetry-otlp's SpanExporter,
                    same spans, same upstream kind: --spans 400000 --runs 3 --server PATH
-                   --upstream serve|sink (serve)  --compression none|gzip (none, both senders)
+                   --upstream serve|sink|discard (serve)  --path catchup|live (catchup)
+                   --compression none|gzip (none, both senders' requests)
+                   --storage lz4|zstd|none (server default)  --keep false (the temp dir)
 ";
 
 fn main() -> ExitCode {
@@ -185,6 +188,11 @@ fn sink_main(words: &[String]) -> Result<(), String> {
     let mut a = Args::parse(words)?;
     let grpc = a.take("grpc-addr").unwrap_or_else(|| "127.0.0.1:0".into());
     let http = a.take("http-addr").unwrap_or_else(|| "127.0.0.1:0".into());
+    let mode = match a.take("mode").as_deref() {
+        None | Some("decode") => sink::SinkMode::Decode,
+        Some("discard") => sink::SinkMode::Discard,
+        Some(other) => return Err(format!("--mode {other:?}: decode or discard")),
+    };
     a.finish()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -199,8 +207,8 @@ fn sink_main(words: &[String]) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("binding {addr}: {e}"))
         };
-        let sink =
-            sink::Sink::start(bind(grpc).await?, bind(http).await?).map_err(|e| e.to_string())?;
+        let sink = sink::Sink::start(bind(grpc).await?, bind(http).await?, mode)
+            .map_err(|e| e.to_string())?;
         eprintln!(
             "otlp-arrow-load sink listening grpc={} http={}",
             sink.grpc_addr, sink.http_addr
@@ -210,7 +218,7 @@ fn sink_main(words: &[String]) -> Result<(), String> {
             _ = int.recv() => {}
         }
         let items = sink.stop().await;
-        eprintln!("otlp-arrow-load sink stopped: {items} items decoded");
+        eprintln!("otlp-arrow-load sink stopped: {items} items counted");
         Ok::<(), String>(())
     })?;
     runtime.shutdown_timeout(Duration::from_secs(1));
@@ -246,10 +254,17 @@ mod smoke {
     }
 
     #[test]
-    fn sink_decodes_everything_it_is_sent() {
+    fn sink_counts_everything_it_is_sent() {
+        for mode in [sink::SinkMode::Decode, sink::SinkMode::Discard] {
+            sink_counts(mode);
+        }
+    }
+
+    fn sink_counts(mode: sink::SinkMode) {
         runtime().block_on(async {
             let bind = || tokio::net::TcpListener::bind("127.0.0.1:0");
-            let sink = sink::Sink::start(bind().await.unwrap(), bind().await.unwrap()).unwrap();
+            let sink =
+                sink::Sink::start(bind().await.unwrap(), bind().await.unwrap(), mode).unwrap();
             let mut sent = 0;
             for transport in Transport::ALL {
                 let addr = match transport {

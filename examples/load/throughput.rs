@@ -23,10 +23,22 @@
 //! and catch-up acknowledged items are printed (spans the live queue could not take are sent
 //! from the files).
 //!
-//! Each upstream must end up with every span (rows written counted on its `/metrics`).
-//! Per round it prints wall time, when the forwarder answered `/metrics`, and the CPU time of
-//! the forwarding process and of each upstream (the exporter runs in this process). With
-//! `FWD_TRACE` set in the environment it also prints every cursor sample (a timeline).
+//! Upstreams (`--upstream`): `serve` (an `otlp-arrow serve` that stores everything), `sink`
+//! (the load tool's prost decode-and-discard server) or `discard` (the sink counting items
+//! with the crate's wire scanner, no decode: the upstream costs least, so the senders are
+//! what is measured). Each upstream must end up with every span: rows written on the serve's
+//! `/metrics`, or the items the sink counted (it prints them when it stops).
+//!
+//! Per round it prints wall time, when the forwarder answered `/metrics`, and CPU time: of the
+//! forwarding process (from `/proc/<pid>/stat`, at the moment its cursor reached the total,
+//! process start included), split by thread name (`/proc/<pid>/task/*/stat`: the forward
+//! thread and its blocking pool `otlp-arrow-forw`, drains `otlp-arrow-drai`, writers
+//! `otlp-arrow-writ`, receivers and admin `otlp-arrow`), of the exporter (this process's CPU
+//! over the export loop: the `SpanExporter`, tonic and its runtime; building the `SpanData`
+//! is outside it) and of each upstream. The table gives each sender's CPU per million spans
+//! (medians). With `FWD_TRACE` set it also prints every cursor sample (a timeline).
+//! `--storage lz4|zstd|none` sets `storage.compression` of the servers that write files (the
+//! backlog's, and the forwarder's on the live path; the upstream `serve` keeps its default).
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -52,9 +64,15 @@ pub(crate) fn main(words: &[String]) -> Result<bool, String> {
     let spans = a.parsed("spans", 400_000u64)?;
     let runs = a.parsed("runs", 3usize)?;
     let sink = match a.take("upstream").as_deref() {
-        None | Some("serve") => false,
-        Some("sink") => true,
-        Some(other) => return Err(format!("--upstream {other:?}: serve or sink")),
+        None | Some("serve") => Upstream::Serve,
+        Some("sink") => Upstream::Sink,
+        Some("discard") => Upstream::Discard,
+        Some(other) => return Err(format!("--upstream {other:?}: serve, sink or discard")),
+    };
+    let storage = match a.take("storage") {
+        None => None,
+        Some(c) if ["lz4", "zstd", "none"].contains(&c.as_str()) => Some(c),
+        Some(other) => return Err(format!("--storage {other:?}: lz4, zstd or none")),
     };
     // The same request compression for both senders (none is the exporter's default).
     let gzip = match a.take("compression").as_deref() {
@@ -67,32 +85,118 @@ pub(crate) fn main(words: &[String]) -> Result<bool, String> {
         Some("live") => true,
         Some(other) => return Err(format!("--path {other:?}: catchup or live")),
     };
+    let keep = a.parsed("keep", false)?;
     a.finish()?;
     let dir = std::env::temp_dir().join(format!("otlp-arrow-fwd-tput-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let result = run(&server, &dir, spans, runs, sink, gzip, live);
-    let _ = std::fs::remove_dir_all(&dir);
+    let opts = Opts {
+        server,
+        spans,
+        runs,
+        upstream: sink,
+        gzip,
+        live,
+        storage,
+    };
+    let result = run(&opts, &dir);
+    if keep {
+        eprintln!("kept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }
 
+/// Which upstream receives both senders' requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upstream {
+    /// `otlp-arrow serve`: decodes and stores everything (counts rows on `/metrics`).
+    Serve,
+    /// The load tool's sink: prost decode, discard.
+    Sink,
+    /// The load tool's sink counting items with the wire scanner only.
+    Discard,
+}
+
+impl Upstream {
+    fn label(self) -> &'static str {
+        match self {
+            Upstream::Serve => "otlp-arrow serve",
+            Upstream::Sink => "sink, prost decode",
+            Upstream::Discard => "discard, wire-scan count",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Opts {
+    server: PathBuf,
+    spans: u64,
+    runs: usize,
+    upstream: Upstream,
+    gzip: bool,
+    live: bool,
+    /// `storage.compression` of the file-writing servers (None: their default).
+    storage: Option<String>,
+}
+
+/// A running upstream, and how to check it got every span.
+struct Up {
+    child: Child,
+    addrs: Vec<SocketAddr>,
+    kind: Upstream,
+    log: PathBuf,
+}
+
+impl Up {
+    /// Checks that it got `n` spans, then stops it.
+    fn check_and_stop(self, n: u64) -> Result<(), String> {
+        if self.kind == Upstream::Serve {
+            wait_rows(self.addrs[2], n)?;
+            return self.child.stop();
+        }
+        self.child.stop()?;
+        // The sink prints what it counted when it stops.
+        let log = std::fs::read_to_string(&self.log).map_err(|e| e.to_string())?;
+        let got = log.lines().find_map(|l| {
+            l.split("stopped: ")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        });
+        if got == Some(n) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the sink counted {got:?} of {n} spans ({})",
+                self.log.display()
+            ))
+        }
+    }
+}
+
 /// An upstream: `otlp-arrow serve` (stores, counts rows on `/metrics`) or the load tool's
-/// decode-and-discard sink (isolates the senders).
-fn upstream(
-    server: &Path,
-    sink: bool,
-    out: &Path,
-    log: &Path,
-) -> Result<(Child, Vec<SocketAddr>), String> {
+/// sink (decodes with prost or only counts, then discards: isolates the senders).
+fn upstream(opts: &Opts, out: &Path, log: &Path) -> Result<Up, String> {
     let a = addrs()?;
+    let sink = opts.upstream != Upstream::Serve;
     let mut child = if sink {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let f = std::fs::File::create(log).map_err(|e| e.to_string())?;
         let f2 = f.try_clone().map_err(|e| e.to_string())?;
+        let mode = if opts.upstream == Upstream::Discard {
+            "discard"
+        } else {
+            "decode"
+        };
         Child(
             Command::new(exe)
                 .args(["sink", "--grpc-addr", &a[0].to_string()])
                 .args(["--http-addr", &a[1].to_string()])
+                .args(["--mode", mode])
                 .stdin(Stdio::null())
                 .stdout(f)
                 .stderr(f2)
@@ -100,7 +204,7 @@ fn upstream(
                 .map_err(|e| e.to_string())?,
         )
     } else {
-        serve(server, out, &a, None, log)?
+        serve(&opts.server, out, &a, None, None, log)?
     };
     if sink {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -113,32 +217,51 @@ fn upstream(
     } else {
         child.wait_ready(a[0], a[2])?;
     }
-    Ok((child, a))
+    Ok(Up {
+        child,
+        addrs: a,
+        kind: opts.upstream,
+        log: log.to_owned(),
+    })
 }
 
-fn run(
-    server: &Path,
-    dir: &Path,
-    spans: u64,
-    runs: usize,
-    sink: bool,
-    gzip: bool,
-    live: bool,
-) -> Result<bool, String> {
+/// One sender's round: spans/s and CPU seconds (sender, upstream).
+#[derive(Debug, Clone, Copy, Default)]
+struct Round {
+    rate: f64,
+    cpu: f64,
+    up_cpu: f64,
+}
+
+fn run(opts: &Opts, dir: &Path) -> Result<bool, String> {
+    let (spans, runs, live) = (opts.spans, opts.runs, opts.live);
     let items = 100u64;
+    let storage = opts.storage.as_deref();
     // 1. The backlog (not needed for the live path).
     let backlog = dir.join("backlog");
     if !live {
         let a = addrs()?;
-        let mut s = serve(server, &backlog, &a, None, &dir.join("backlog.log"))?;
+        let log = dir.join("backlog.log");
+        let mut s = serve(&opts.server, &backlog, &a, None, storage, &log)?;
         s.wait_ready(a[0], a[2])?;
+        let t = Instant::now();
         send(a[0], spans, items)?;
+        let threads = crate::procstat::threads(s.0.id()).unwrap_or_default();
+        eprintln!(
+            "backlog: {spans} spans sent in {:.2?} (storage {}); CPU by thread: {}",
+            t.elapsed(),
+            storage.unwrap_or("default"),
+            by_thread(&threads)
+        );
         s.stop()?;
+        eprintln!("backlog: {} bytes of files", dir_bytes(&backlog));
     }
     let mut ours = Vec::new();
     let mut sdk512 = Vec::new();
     let mut sdk8192 = Vec::new();
+    let mut loads = Vec::new();
     for round in 0..runs {
+        loads.push(loadavg());
         // 2. otlp-arrow catching up from its files (a copy of the backlog: no cursor yet).
         let fw_dir = dir.join(format!("fw-{round}"));
         if live {
@@ -146,9 +269,8 @@ fn run(
         } else {
             copy_dir(&backlog, &fw_dir)?;
         }
-        let (up, ua) = upstream(
-            server,
-            sink,
+        let up = upstream(
+            opts,
             &dir.join(format!("up-a-{round}")),
             &dir.join("up.log"),
         )?;
@@ -158,17 +280,27 @@ fn run(
             format!(
                 "[[forward.endpoints]]\nurl = \"http://{}\"\nsignals = [\"traces\"]\n\
                  compression = \"{}\"\n",
-                ua[0],
-                if gzip { "gzip" } else { "none" }
+                up.addrs[0],
+                if opts.gzip { "gzip" } else { "none" }
             ),
         )
         .map_err(|e| e.to_string())?;
         let fa = addrs()?;
         let mut start = Instant::now();
-        let mut fw = serve(server, &fw_dir, &fa, Some(&config), &dir.join("fw.log"))?;
+        let fw_storage = if live { storage } else { None };
+        let mut fw = serve(
+            &opts.server,
+            &fw_dir,
+            &fa,
+            Some(&config),
+            fw_storage,
+            &dir.join("fw.log"),
+        )?;
         let mut sender = None;
+        let mut fw_before = std::collections::BTreeMap::new();
         if live {
             fw.wait_ready(fa[0], fa[2])?;
+            fw_before = crate::procstat::threads(fw.0.id()).unwrap_or_default();
             start = Instant::now();
             let grpc = fa[0];
             sender = Some(std::thread::spawn(move || send(grpc, spans, items)));
@@ -193,7 +325,9 @@ fn run(
             std::thread::sleep(Duration::from_millis(5));
         }
         let took = start.elapsed();
-        ours.push(spans as f64 / took.as_secs_f64());
+        let fw_cpu = cpu(fw.0.id());
+        let fw_threads = crate::procstat::threads(fw.0.id()).unwrap_or_default();
+        let up_cpu = cpu(up.child.0.id());
         if let Some(sender) = sender {
             sender.join().map_err(|_| "the sender panicked")??;
             let page = crate::outage::http_get(fa[2], "/metrics").unwrap_or_default();
@@ -212,24 +346,43 @@ fn run(
                 acked("catchup")
             );
         }
-        let fw_cpu = cpu(fw.0.id());
-        let up_cpu = cpu(up.0.id());
+        let mut split = crate::procstat::thread_cpu_between(&fw_before, &fw_threads);
+        if !live {
+            // Threads that ended (catch-up's read-ahead threads) are only in the total.
+            let listed: Duration = split.iter().map(|t| t.cpu).sum();
+            split.push(crate::procstat::ThreadSample {
+                name: "(ended threads)".into(),
+                cpu: fw_cpu.saturating_sub(listed),
+                ..Default::default()
+            });
+        }
         eprintln!(
             "round {round}: otlp-arrow {took:.2?} (serving after {:.2?}); CPU: forwarder \
-             {fw_cpu:.2?}, upstream {up_cpu:.2?}",
-            ready.unwrap_or_default()
+             {fw_cpu:.2?} ({}{}), upstream {up_cpu:.2?}",
+            ready.unwrap_or_default(),
+            if live { "during the run: " } else { "" },
+            split
+                .iter()
+                .map(|t| format!("{} {:.2?}", t.name, t.cpu))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
+        ours.push(Round {
+            rate: spans as f64 / took.as_secs_f64(),
+            cpu: if live {
+                split.iter().map(|t| t.cpu.as_secs_f64()).sum()
+            } else {
+                fw_cpu.as_secs_f64()
+            },
+            up_cpu: up_cpu.as_secs_f64(),
+        });
         fw.stop()?;
-        if !sink {
-            wait_rows(ua[2], spans)?;
-        }
-        up.stop()?;
+        up.check_and_stop(spans)?;
 
         // 3. opentelemetry-otlp, same spans, same kind of upstream.
         for (batch, out) in [(512usize, &mut sdk512), (8192, &mut sdk8192)] {
-            let (up, ub) = upstream(
-                server,
-                sink,
+            let up = upstream(
+                opts,
                 &dir.join(format!("up-b-{round}-{batch}")),
                 &dir.join("up-b.log"),
             )?;
@@ -239,62 +392,120 @@ fn run(
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())?;
-            let took = rt.block_on(async {
+            let endpoint = format!("http://{}", up.addrs[0]);
+            let (took, cpu_used) = rt.block_on(async {
                 let builder = opentelemetry_otlp::SpanExporter::builder()
                     .with_tonic()
-                    .with_endpoint(format!("http://{}", ub[0]));
+                    .with_endpoint(endpoint);
                 // No compression is the exporter's default.
-                let builder = if gzip {
+                let builder = if opts.gzip {
                     builder.with_compression(opentelemetry_otlp::Compression::Gzip)
                 } else {
                     builder
                 };
                 let exporter = builder.build().map_err(|e| e.to_string())?;
+                // This process does nothing else meanwhile: its CPU is the exporter's (the
+                // export future on this thread, tonic's connection on the runtime's worker).
+                let cpu0 = cpu(std::process::id());
                 let start = Instant::now();
                 for b in batches {
                     exporter.export(b).await.map_err(|e| e.to_string())?;
                 }
-                Ok::<_, String>(start.elapsed())
+                let took = start.elapsed();
+                Ok::<_, String>((took, cpu(std::process::id()).saturating_sub(cpu0)))
             })?;
-            out.push(spans as f64 / took.as_secs_f64());
+            drop(rt);
+            let up_cpu = cpu(up.child.0.id());
+            out.push(Round {
+                rate: spans as f64 / took.as_secs_f64(),
+                cpu: cpu_used.as_secs_f64(),
+                up_cpu: up_cpu.as_secs_f64(),
+            });
             eprintln!(
-                "round {round}: opentelemetry-otlp({batch}) {took:.2?}; CPU: upstream {:.2?} \
-                 (this process, exporter + SpanData: see above)",
-                cpu(up.0.id())
+                "round {round}: opentelemetry-otlp({batch}) {took:.2?}; CPU: exporter \
+                 {cpu_used:.2?}, upstream {up_cpu:.2?}"
             );
-            if !sink {
-                wait_rows(ub[2], spans)?;
-            }
-            up.stop()?;
+            up.check_and_stop(spans)?;
         }
         eprintln!(
             "round {round}: otlp-arrow {:.0}/s, opentelemetry-otlp(512) {:.0}/s, (8192) {:.0}/s",
-            ours[round], sdk512[round], sdk8192[round]
+            ours[round].rate, sdk512[round].rate, sdk8192[round].rate
         );
     }
-    let med = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+    let med = |v: &[Round], f: fn(&Round) -> f64| {
+        let mut x: Vec<f64> = v.iter().map(f).collect();
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
     };
-    let (o, s1, s2) = (med(ours), med(sdk512), med(sdk8192));
-    let kind = if sink { "sink" } else { "otlp-arrow serve" };
+    let o = med(&ours, |r| r.rate);
+    let per_m = |v: &[Round], f: fn(&Round) -> f64| med(v, f) * 1e6 / spans as f64;
     let path = if live {
         "live: client -> serve -> upstream"
     } else {
         "catch-up from files"
     };
-    println!("| sender (upstream: {kind}) | spans/s (median of {runs}) | vs otlp-arrow |");
-    println!("|---|---|---|");
-    println!("| otlp-arrow forwarder ({path}, gRPC) | {o:.0} | 1.00 |");
+    let sender_cpu = if live {
+        "CPU s per 1M spans, whole process during the run"
+    } else {
+        "CPU s per 1M spans"
+    };
     println!(
-        "| opentelemetry-otlp SpanExporter, tonic, batches of 512 | {s1:.0} | {:.2} |",
-        s1 / o
+        "| sender (upstream: {}) | spans/s (median of {runs}) | otlp-arrow / sender | \
+         sender {sender_cpu} | upstream CPU s per 1M spans |",
+        opts.upstream.label()
     );
+    println!("|---|---|---|---|---|");
     println!(
-        "| opentelemetry-otlp SpanExporter, tonic, batches of 8192 | {s2:.0} | {:.2} |",
-        s2 / o
+        "| otlp-arrow forwarder ({path}, gRPC) | {o:.0} | 1.00 | {:.2} | {:.2} |",
+        per_m(&ours, |r| r.cpu),
+        per_m(&ours, |r| r.up_cpu)
     );
+    for (batch, v) in [(512, &sdk512), (8192, &sdk8192)] {
+        let r = med(v, |r| r.rate);
+        println!(
+            "| opentelemetry-otlp SpanExporter, tonic, batches of {batch} | {r:.0} | {:.2} | \
+             {:.2} | {:.2} |",
+            o / r,
+            per_m(v, |r| r.cpu),
+            per_m(v, |r| r.up_cpu)
+        );
+    }
+    println!("load average at each round's start: {}", loads.join("; "));
     Ok(true)
+}
+
+/// The first three fields of `/proc/loadavg`.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// CPU time per thread name, largest first.
+fn by_thread(threads: &std::collections::BTreeMap<u32, crate::procstat::ThreadSample>) -> String {
+    crate::procstat::thread_cpu_between(&std::collections::BTreeMap::new(), threads)
+        .iter()
+        .map(|t| format!("{} {:.2?}", t.name, t.cpu))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Total size of the files under `dir`.
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                dir_bytes(&p)
+            } else {
+                e.metadata().map(|m| m.len()).unwrap_or(0)
+            }
+        })
+        .sum()
 }
 
 /// The same spans as `forward-outage` sends, as SDK `SpanData`, in batches.
@@ -410,9 +621,13 @@ fn serve(
     out: &Path,
     a: &[SocketAddr],
     config: Option<&Path>,
+    storage: Option<&str>,
     log: &Path,
 ) -> Result<Child, String> {
     let mut c = Command::new(server);
+    if let Some(compression) = storage {
+        c.env("OTLP_ARROW_STORAGE_COMPRESSION", compression);
+    }
     c.arg("serve")
         .arg("--output-dir")
         .arg(out)

@@ -7,7 +7,11 @@
 //! `.partial` file, but only rows below `RowWatermarks::written()`, which are complete in the
 //! file), slices the batch to the gap and encodes an `Export*ServiceRequest` with
 //! [`BatchEncoder::encode_request_limited`] (the reverse path), within the endpoint's request
-//! limits.
+//! limits. When the request ends with its batch and the gap goes on, it is filled up from the
+//! next batches of the same file (the encodings concatenate: a request is a sequence of
+//! `Resource*` messages), so requests are as large as the limits allow whatever the batch
+//! sizes (a drain writes batches as they come, down to one record; 8,200-row batches and
+//! 8,192-item requests would otherwise make every other request 8 rows).
 //!
 //! Rows that no file holds (deleted by retention, lost at shutdown, in a file of an older
 //! version without the metadata key, or in a batch that cannot be encoded) are reported as
@@ -63,11 +67,76 @@ struct Open {
     partial: bool,
     /// Global number of the file's first row.
     file_first: u64,
-    reader: StreamReader<BufReader<File>>,
+    /// `None` while [`Open::prefetch`] has it.
+    reader: Option<FileReader>,
+    /// The next batch being read on its own thread (finalized files only).
+    prefetch: Option<std::thread::JoinHandle<(FileReader, Option<ReadResult>)>>,
     /// The last batch read and its first global row.
     batch: Option<(RecordBatch, u64)>,
     /// Global row after the last batch read.
     next: u64,
+    /// What the reader returned after the last batch, when that was not used yet (an error
+    /// or the end, met while filling a request up): the next read returns it first.
+    peeked: Option<Option<ReadResult>>,
+}
+
+type FileReader = StreamReader<BufReader<File>>;
+type ReadResult = Result<RecordBatch, arrow_schema::ArrowError>;
+
+impl Open {
+    /// The next batch of the file: the one left over from filling a request, the one read
+    /// ahead, or one read now.
+    fn next_batch(&mut self) -> Option<ReadResult> {
+        if let Some(next) = self.peeked.take() {
+            return next;
+        }
+        if let Some(thread) = self.prefetch.take() {
+            return match thread.join() {
+                Ok((reader, next)) => {
+                    self.reader = Some(reader);
+                    next
+                }
+                // A panic in arrow-ipc (a bug): passed on, as if the read had been done
+                // here (the lane then stops catch-up until the next start; nothing is lost).
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+        }
+        match self.reader.as_mut() {
+            Some(r) => r.next(),
+            // Not reached: a reader that could not be given a thread drops the open file.
+            None => Some(Err(arrow_schema::ArrowError::IpcError(
+                "the catch-up reader was lost".to_owned(),
+            ))),
+        }
+    }
+
+    /// Starts reading the next batch on its own thread, so that decompressing it overlaps
+    /// with encoding (and sending) the current one: reading is about three quarters of
+    /// catch-up's CPU and this way runs on the second core. Only in finalized files: in a
+    /// `.partial` the next batch may not be complete yet (and is not read before the rows
+    /// below `written` ask for it). `Err` when no thread could be started: the reader went
+    /// with it, the caller drops the open file (it is opened again when needed).
+    fn start_prefetch(&mut self) -> Result<(), ()> {
+        if self.partial || self.prefetch.is_some() || self.peeked.is_some() {
+            return Ok(());
+        }
+        let Some(mut reader) = self.reader.take() else {
+            return Ok(());
+        };
+        let thread = std::thread::Builder::new()
+            .name("otlp-arrow-forward-read".to_owned())
+            .spawn(move || {
+                let next = reader.next();
+                (reader, next)
+            });
+        match thread {
+            Ok(t) => {
+                self.prefetch = Some(t);
+                Ok(())
+            }
+            Err(_) => Err(()),
+        }
+    }
 }
 
 impl core::fmt::Debug for Open {
@@ -88,7 +157,8 @@ pub(crate) struct CatchupReader {
     /// Files with a first row, oldest first (refreshed when a row is not found in it).
     index: Vec<Indexed>,
     open: Option<Open>,
-    scratch: Vec<u8>,
+    /// Largest request body so far: the capacity of the next one's buffer.
+    last_len: usize,
     /// Files skipped because they have no `otlp_arrow.first_row` or it cannot be read.
     pub(crate) unnumbered_files: u64,
 }
@@ -103,7 +173,7 @@ impl CatchupReader {
             limits,
             index: Vec::new(),
             open: None,
-            scratch: Vec::new(),
+            last_len: 0,
             unnumbered_files: 0,
         }
     }
@@ -214,9 +284,11 @@ impl CatchupReader {
                 path: f.path,
                 partial: f.state == FileState::InProgress,
                 file_first: f.first_row,
-                reader,
+                reader: Some(reader),
+                prefetch: None,
                 batch: None,
                 next: f.first_row,
+                peeked: None,
             });
         }
         let Some(open) = self.open.as_mut() else {
@@ -230,7 +302,7 @@ impl CatchupReader {
                     break;
                 }
             }
-            match open.reader.next() {
+            match open.next_batch() {
                 Some(Ok(batch)) => {
                     let first = open.next;
                     open.next += batch.num_rows() as u64;
@@ -287,6 +359,7 @@ impl CatchupReader {
         let Some((batch, first)) = &open.batch else {
             return Ok(Step::NotYet);
         };
+        let first = *first;
         let local =
             (gap.start - first) as usize..((gap.end - first) as usize).min(batch.num_rows());
         let encoder = match BatchEncoder::new(self.signal, batch) {
@@ -300,23 +373,101 @@ impl CatchupReader {
                 });
             }
         };
-        self.scratch.clear();
-        match encoder.encode_request_limited(local, self.limits, &mut self.scratch) {
-            Ok(stats) => {
-                let rows = first + stats.rows.start as u64..first + stats.rows.end as u64;
-                let request = ExportRequest {
-                    signal: self.signal,
-                    body: bytes::Bytes::copy_from_slice(&self.scratch),
-                    items: stats.items as u64,
-                };
-                Ok(Step::Request { request, rows })
-            }
+        // A fresh buffer the size of the last request: it becomes the request body without a
+        // copy (`Bytes::from(Vec)`).
+        let mut body = Vec::with_capacity(self.last_len);
+        let stats = match encoder.encode_request_limited(local, self.limits, &mut body) {
+            Ok(stats) => stats,
             Err(e) => {
                 tracing::warn!(error = %e, "catch-up skips rows that cannot be encoded");
-                Ok(Step::Missing {
+                return Ok(Step::Missing {
                     rows: gap.start..first + batch.num_rows() as u64,
                     why: "in a batch that cannot be encoded",
-                })
+                });
+            }
+        };
+        let mut rows = first + stats.rows.start as u64..first + stats.rows.end as u64;
+        let mut items = stats.items as u64;
+        let batch_end = first + batch.num_rows() as u64;
+        // The request ended with its batch while the gap goes on: fill it up from the next
+        // batches of the same file (a request is a sequence of `Resource*` messages, so the
+        // encodings of consecutive batches concatenate), so that a request is not cut short
+        // at every batch boundary (a drain writes batches of any size, down to one record).
+        if rows.end == batch_end {
+            self.fill_from_next_batches(&gap, &mut rows, &mut items, &mut body);
+        }
+        self.last_len = self.last_len.max(body.len());
+        if self
+            .open
+            .as_mut()
+            .is_some_and(|o| o.start_prefetch().is_err())
+        {
+            self.open = None;
+        }
+        let request = ExportRequest {
+            signal: self.signal,
+            body: bytes::Bytes::from(body),
+            items,
+        };
+        Ok(Step::Request { request, rows })
+    }
+
+    /// Appends to a request that holds `rows` (ending at the open batch's end) the next rows
+    /// of `gap` from the following batches of the open file, within the limits. Stops at the
+    /// first batch that cannot be read or encoded, at the file's end and at the gap's end
+    /// (rows below `written`, so complete in the file): what stopped it is left for the next
+    /// [`CatchupReader::next_request`], which handles it as before (the unread result is kept
+    /// in [`Open::peeked`]; a batch read but not used is the open batch).
+    fn fill_from_next_batches(
+        &mut self,
+        gap: &Range<u64>,
+        rows: &mut Range<u64>,
+        items: &mut u64,
+        body: &mut Vec<u8>,
+    ) {
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
+        let max_items = self.limits.max_items.max(1) as u64;
+        while rows.end < gap.end && *items < max_items && body.len() < self.limits.max_bytes {
+            let next = open.next_batch();
+            let batch = match next {
+                Some(Ok(batch)) => batch,
+                other => {
+                    open.peeked = Some(other);
+                    return;
+                }
+            };
+            let first = open.next;
+            open.next += batch.num_rows() as u64;
+            open.batch = Some((batch, first));
+            let Some((batch, _)) = &open.batch else {
+                return;
+            };
+            if first != rows.end {
+                return;
+            }
+            let Ok(encoder) = BatchEncoder::new(self.signal, batch) else {
+                return;
+            };
+            let local = 0..((gap.end - first) as usize).min(batch.num_rows());
+            let limits = Limits {
+                max_bytes: self.limits.max_bytes - body.len(),
+                max_items: (max_items - *items) as usize,
+            };
+            let old = body.len();
+            let Ok(stats) = encoder.encode_request_limited(local, limits, body) else {
+                return;
+            };
+            if body.len() > self.limits.max_bytes {
+                // Its first row alone is over what is left: it starts the next request.
+                body.truncate(old);
+                return;
+            }
+            rows.end = first + stats.rows.end as u64;
+            *items += stats.items as u64;
+            if stats.rows.end < batch.num_rows() {
+                return;
             }
         }
     }

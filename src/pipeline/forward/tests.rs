@@ -716,10 +716,12 @@ fn catch_up_reads_a_partial_file_only_up_to_what_it_holds() {
     assert_eq!(request_rows(r.next_request(0..5, 20)), 0..5);
     assert_eq!(
         request_rows(r.next_request(5..20, 20)),
-        5..10,
-        "one batch per request"
+        5..20,
+        "filled up from the next batch"
     );
+    // Back to rows of a batch already read (a deferred request): read again.
     assert_eq!(request_rows(r.next_request(10..20, 20)), 10..20);
+    assert_eq!(request_rows(r.next_request(3..20, 20)), 3..20);
     // Rows past the end of a file still being written: later, never missing.
     assert!(is_not_yet(&r.next_request(20..25, 25)));
     // A torn batch being appended: later too.
@@ -762,9 +764,8 @@ fn catch_up_follows_a_gap_across_files_and_past_the_last_one() {
     assert_eq!(request_rows(r.next_request(0..5, 30)), 0..5);
     // The open file ends inside the gap: the rest comes from the next file.
     assert_eq!(request_rows(r.next_request(5..30, 30)), 5..10);
-    assert_eq!(request_rows(r.next_request(10..30, 30)), 10..14);
-    assert_eq!(request_rows(r.next_request(14..30, 30)), 14..18);
-    assert_eq!(request_rows(r.next_request(18..30, 30)), 18..20);
+    // Its batches of 4 fill one request, up to the file's end.
+    assert_eq!(request_rows(r.next_request(10..30, 30)), 10..20);
     // Numbered but in no file (and no later file): missing, after a second look.
     let (rows, why) = missing_rows(r.next_request(20..30, 30));
     assert_eq!(rows, 20..30);
@@ -791,6 +792,78 @@ fn catch_up_requests_stay_within_the_limits() {
         at = rows.end;
     }
     assert_eq!(at, 50);
+}
+
+#[test]
+fn catch_up_fills_requests_across_batches_within_the_limits_and_the_gap() {
+    let dir = TempDir::new("cu-fill");
+    // Batches of 3 rows.
+    write_file(&dir.0, 1, 0..50, 3);
+    let limited = |max_items| {
+        CatchupReader::new(
+            dir.0.clone(),
+            Signal::Logs,
+            Limits {
+                max_bytes: usize::MAX,
+                max_items,
+            },
+        )
+    };
+    let mut r = limited(8);
+    let mut at = 0;
+    let mut sizes = Vec::new();
+    while at < 50 {
+        let rows = request_rows(r.next_request(at..50, 50));
+        assert_eq!(rows.start, at);
+        sizes.push(rows.end - rows.start);
+        at = rows.end;
+    }
+    assert_eq!(
+        sizes,
+        [8, 8, 8, 8, 8, 8, 2],
+        "full requests whatever the batches"
+    );
+    // The gap's end (or `written`) stops it inside a batch.
+    let mut r = limited(100);
+    assert_eq!(request_rows(r.next_request(1..14, 50)), 1..14);
+    assert_eq!(request_rows(r.next_request(14..50, 20)), 14..20);
+    assert_eq!(request_rows(r.next_request(20..50, 50)), 20..50);
+    // A byte limit: the request that holds a whole batch plus the next row's bytes is cut
+    // before that row (and the row starts the next request).
+    let one = {
+        let mut r = limited(100);
+        let super::catchup::Step::Request { request, .. } = r.next_request(0..3, 50) else {
+            panic!("a request");
+        };
+        request.body.len()
+    };
+    let mut r = CatchupReader::new(
+        dir.0.clone(),
+        Signal::Logs,
+        Limits {
+            max_bytes: one + 10,
+            max_items: 100,
+        },
+    );
+    assert_eq!(request_rows(r.next_request(0..50, 50)), 0..3);
+    assert_eq!(request_rows(r.next_request(3..50, 50)), 3..6);
+}
+
+#[test]
+fn catch_up_fills_up_to_a_torn_batch_and_then_waits_for_it() {
+    let dir = TempDir::new("cu-fill-torn");
+    let path = dir.0.join(file_name(1, true));
+    let mut bytes = stream_bytes(0..30, 10, true, false);
+    let whole = stream_bytes(0..20, 10, true, false).len();
+    bytes.truncate(whole + (bytes.len() - whole) / 2);
+    std::fs::write(&path, &bytes).unwrap();
+    let mut r = reader(&dir.0);
+    // `written` says 25, the third batch is torn (a race with the writer): the request ends
+    // before it, and the torn batch is "not yet", as without filling.
+    assert_eq!(request_rows(r.next_request(0..30, 25)), 0..20);
+    assert!(is_not_yet(&r.next_request(20..30, 25)));
+    std::fs::write(&path, stream_bytes(0..30, 10, true, false)).unwrap();
+    assert_eq!(request_rows(r.next_request(20..30, 30)), 20..30);
 }
 
 #[test]

@@ -117,6 +117,13 @@ impl<T: ArrowPrimitiveType> Prim<T> {
         self.nulls.append_null();
     }
 
+    /// `v`, `n` times.
+    #[inline]
+    pub(crate) fn push_n(&mut self, v: T::Native, n: usize) {
+        self.values.resize(self.values.len() + n, v);
+        self.nulls.append_n_non_nulls(n);
+    }
+
     #[inline]
     pub(crate) fn push_opt(&mut self, v: Option<T::Native>) {
         match v {
@@ -379,9 +386,26 @@ impl Strs {
         self.0.push(v.bytes());
     }
 
+    /// `v`, `n` times.
+    #[inline]
+    pub(crate) fn push_n(&mut self, v: Text<'_>, n: usize) {
+        let v = v.bytes();
+        if v.is_empty() {
+            // Empty values: offsets only (schema URLs and scope versions often are).
+            let end = self.0.data.len() as i32;
+            self.0.offsets.resize(self.0.offsets.len() + n, end);
+            return;
+        }
+        self.0.data.reserve(v.len() * n);
+        self.0.offsets.reserve(n);
+        for _ in 0..n {
+            self.0.push(v);
+        }
+    }
+
     pub(crate) fn finish(&mut self) -> StringArray {
         let (offsets, data) = self.0.take();
-        StringArray::new(
+        super::strings::utf8_array(
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
             Buffer::from_vec(data),
             None,
@@ -483,6 +507,15 @@ impl Offsets {
         self.offsets.push(child_len as i32);
         self.last = child_len;
         self.nulls.append_non_null();
+    }
+
+    /// Ends `n` rows with no items (whose child values end at `child_len`).
+    #[inline]
+    pub(crate) fn push_n(&mut self, child_len: usize, n: usize) {
+        self.offsets
+            .resize(self.offsets.len() + n, child_len as i32);
+        self.last = child_len;
+        self.nulls.append_n_non_nulls(n);
     }
 
     /// Ends a null row (no child values were pushed for it).

@@ -721,6 +721,37 @@ mod tests {
     }
 
     #[test]
+    fn repeat_copies_a_rows_entries_into_many_rows() {
+        let mut a = Attrs::default();
+        let mut buf = Vec::new();
+        // Row 0: two entries (a string and a null value) with a bitmap already materialised
+        // by the null; rows 1-3 repeat them; rows 4-5 repeat an empty range.
+        let from = a.mark();
+        let kv1 = [0x0a, 1, b'k', 0x12, 3, 0x0a, 1, b'v'];
+        let kv2 = [0x0a, 1, b'n'];
+        a.push_kv(Reader::new(&kv1, "KeyValue"), &mut buf).unwrap();
+        a.push_kv(Reader::new(&kv2, "KeyValue"), &mut buf).unwrap();
+        let to = a.mark();
+        a.end_row();
+        a.repeat(&from, &to, 3);
+        let here = a.mark();
+        a.repeat(&here, &here, 2);
+        a.repeat(&from, &to, 0);
+        let m = a.finish();
+        assert_eq!(m.len(), 6);
+        assert_eq!(m.value_offsets(), &[0, 2, 4, 6, 8, 8, 8]);
+        let keys = m.keys().as_string::<i32>();
+        assert_eq!(
+            keys.iter().flatten().collect::<Vec<_>>(),
+            ["k", "n", "k", "n", "k", "n", "k", "n"]
+        );
+        let values = m.values().as_struct();
+        assert_eq!(values.null_count(), 4);
+        assert!(values.is_valid(6) && values.is_null(7));
+        assert_eq!(values.column(1).as_string::<i32>().value(6), "v");
+    }
+
+    #[test]
     fn any_col_expands_dense_members() {
         let mut c = AnyCol::default();
         c.push(Some(AnyRef::Str(Text::from_str("x"))));

@@ -608,6 +608,29 @@ mod tests {
     }
 
     #[test]
+    fn push_n_appends_n_values() {
+        let mut p = Prim::<Int64Type>::default();
+        p.push_n(7, 3);
+        p.push_n(1, 0);
+        let mut s = Strs::default();
+        s.push_n(Text::from_str("ab"), 2);
+        s.push_n(Text::EMPTY, 2);
+        s.push(Text::from_str("c"));
+        let mut o = Offsets::default();
+        o.push(2);
+        o.push_n(2, 2);
+        let (p, s) = (p.finish(), s.finish());
+        assert_eq!((p.values().as_ref(), p.null_count()), (&[7, 7, 7][..], 0));
+        assert_eq!(
+            s.iter().flatten().collect::<Vec<_>>(),
+            ["ab", "ab", "", "", "c"]
+        );
+        let (offsets, nulls) = o.finish();
+        assert_eq!(&offsets[..], &[0, 2, 2, 2]);
+        assert!(nulls.is_none());
+    }
+
+    #[test]
     fn offsets_past_i32_do_not_fit() {
         let mut o = Offsets::default();
         o.push(MAX_OFFSET + 1);

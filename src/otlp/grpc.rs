@@ -46,6 +46,9 @@ use crate::sync::{AtomicBool, Ordering};
 /// Boxed error type of tonic's server.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The largest HTTP/2 frame the gRPC receiver accepts (`SETTINGS_MAX_FRAME_SIZE`).
+const MAX_FRAME_SIZE: u32 = 256 * 1024;
+
 /// Serves OTLP/gRPC on `listener` (over TLS when the context has a
 /// [`TlsIdentity`](super::TlsIdentity)) until `shutdown` completes, then stops accepting and
 /// finishes the requests in flight (graceful; bound the wait with `tokio::time::timeout`).
@@ -61,7 +64,12 @@ pub async fn serve_grpc(
     // incoming stream we hand it; without it Nagle's algorithm delays every small response
     // (measured: gRPC capped near 100k spans/s with a 45 ms p99).
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    let mut server = tonic::transport::Server::builder();
+    // Larger HTTP/2 DATA frames than the 16 KiB default: clients split a request into frames
+    // of at most this size, and each frame costs the receiving side a read, a frame header
+    // and a wake-up; a typical OTLP request (tens to hundreds of KiB) then comes in one or two
+    // frames. Memory is bounded as before by the flow-control windows (1 MiB per stream and
+    // per connection, hyper's defaults), which cap the unread data a client may send.
+    let mut server = tonic::transport::Server::builder().max_frame_size(Some(MAX_FRAME_SIZE));
     if let Some(tls) = ctx.tls() {
         server = server.tls_config(tls.tonic())?;
     }

@@ -24,9 +24,7 @@
 use std::sync::Arc;
 
 use arrow_array::types::{Float64Type, Int64Type, UInt8Type};
-use arrow_array::{
-    ArrayRef, BinaryArray, BooleanArray, MapArray, PrimitiveArray, StringArray, StructArray,
-};
+use arrow_array::{ArrayRef, BinaryArray, BooleanArray, MapArray, PrimitiveArray, StructArray};
 use arrow_buffer::{
     BooleanBuffer, BooleanBufferBuilder, Buffer, NullBuffer, NullBufferBuilder, OffsetBuffer,
     ScalarBuffer,
@@ -332,9 +330,14 @@ impl AnyCol {
             return;
         }
         self.tags.extend_from_within(a.tags..b.tags);
-        for i in a.tags..b.tags {
-            let valid = self.nulls.is_valid(i);
-            self.nulls.append(valid);
+        if self.nulls.as_slice().is_none() {
+            // No null so far (no bitmap yet): the copies are valid too.
+            self.nulls.append_n_non_nulls(b.tags - a.tags);
+        } else {
+            for i in a.tags..b.tags {
+                let valid = self.nulls.is_valid(i);
+                self.nulls.append(valid);
+            }
         }
         self.strs.extend_within(a.strs, b.strs);
         for i in a.bools..b.bools.min(self.bools.len()) {
@@ -408,7 +411,7 @@ impl AnyCol {
         let n = tags.len();
         let (offsets, data, nulls) =
             expand_var(&tags, tag::STRING, &mut self.strs, &mut self.zeros);
-        let string = StringArray::new(offsets, data, nulls);
+        let string = super::strings::utf8_array(offsets, data, nulls);
         let boolean = self.finish_bools(&tags);
         let ints = expand_dense(&tags, tag::INT, &mut self.ints, &mut self.zeros);
         let doubles = expand_dense(&tags, tag::DOUBLE, &mut self.doubles, &mut self.zeros);
@@ -637,14 +640,21 @@ impl Attrs {
         }
     }
 
-    /// Ends a row with the same entries as those pushed between `from` and `to`, copied from
-    /// the column itself (how a resource's attributes repeat on every row of a record
-    /// without parsing them again).
+    /// Ends `times` rows, each with the same entries as those pushed between `from` and `to`,
+    /// copied from the column itself (how a resource's attributes repeat on every row of a
+    /// record without parsing them again).
     #[inline]
-    pub(crate) fn repeat(&mut self, from: &AttrsMark, to: &AttrsMark) {
-        self.keys.0.extend_within(from.keys, to.keys);
-        self.values.extend_within(&from.values, &to.values);
-        self.end_row();
+    pub(crate) fn repeat(&mut self, from: &AttrsMark, to: &AttrsMark, times: usize) {
+        if from.keys == to.keys {
+            // No entries (a scope without attributes, the common case): empty rows only.
+            self.offsets.push_n(self.values.len(), times);
+            return;
+        }
+        for _ in 0..times {
+            self.keys.0.extend_within(from.keys, to.keys);
+            self.values.extend_within(&from.values, &to.values);
+            self.end_row();
+        }
     }
 
     /// Ends the current row (its entries are those pushed since the last `end_row`).
@@ -708,6 +718,37 @@ mod tests {
             kv(&[0x12, 5, 0x0a, 1, b'a', 0x40, 3]).1,
             Some("Empty".into())
         );
+    }
+
+    #[test]
+    fn repeat_copies_a_rows_entries_into_many_rows() {
+        let mut a = Attrs::default();
+        let mut buf = Vec::new();
+        // Row 0: two entries (a string and a null value) with a bitmap already materialised
+        // by the null; rows 1-3 repeat them; rows 4-5 repeat an empty range.
+        let from = a.mark();
+        let kv1 = [0x0a, 1, b'k', 0x12, 3, 0x0a, 1, b'v'];
+        let kv2 = [0x0a, 1, b'n'];
+        a.push_kv(Reader::new(&kv1, "KeyValue"), &mut buf).unwrap();
+        a.push_kv(Reader::new(&kv2, "KeyValue"), &mut buf).unwrap();
+        let to = a.mark();
+        a.end_row();
+        a.repeat(&from, &to, 3);
+        let here = a.mark();
+        a.repeat(&here, &here, 2);
+        a.repeat(&from, &to, 0);
+        let m = a.finish();
+        assert_eq!(m.len(), 6);
+        assert_eq!(m.value_offsets(), &[0, 2, 4, 6, 8, 8, 8]);
+        let keys = m.keys().as_string::<i32>();
+        assert_eq!(
+            keys.iter().flatten().collect::<Vec<_>>(),
+            ["k", "n", "k", "n", "k", "n", "k", "n"]
+        );
+        let values = m.values().as_struct();
+        assert_eq!(values.null_count(), 4);
+        assert!(values.is_valid(6) && values.is_null(7));
+        assert_eq!(values.column(1).as_string::<i32>().value(6), "v");
     }
 
     #[test]

@@ -117,6 +117,13 @@ impl<T: ArrowPrimitiveType> Prim<T> {
         self.nulls.append_null();
     }
 
+    /// `v`, `n` times.
+    #[inline]
+    pub(crate) fn push_n(&mut self, v: T::Native, n: usize) {
+        self.values.resize(self.values.len() + n, v);
+        self.nulls.append_n_non_nulls(n);
+    }
+
     #[inline]
     pub(crate) fn push_opt(&mut self, v: Option<T::Native>) {
         match v {
@@ -379,9 +386,26 @@ impl Strs {
         self.0.push(v.bytes());
     }
 
+    /// `v`, `n` times.
+    #[inline]
+    pub(crate) fn push_n(&mut self, v: Text<'_>, n: usize) {
+        let v = v.bytes();
+        if v.is_empty() {
+            // Empty values: offsets only (schema URLs and scope versions often are).
+            let end = self.0.data.len() as i32;
+            self.0.offsets.resize(self.0.offsets.len() + n, end);
+            return;
+        }
+        self.0.data.reserve(v.len() * n);
+        self.0.offsets.reserve(n);
+        for _ in 0..n {
+            self.0.push(v);
+        }
+    }
+
     pub(crate) fn finish(&mut self) -> StringArray {
         let (offsets, data) = self.0.take();
-        StringArray::new(
+        super::strings::utf8_array(
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
             Buffer::from_vec(data),
             None,
@@ -485,6 +509,15 @@ impl Offsets {
         self.nulls.append_non_null();
     }
 
+    /// Ends `n` rows with no items (whose child values end at `child_len`).
+    #[inline]
+    pub(crate) fn push_n(&mut self, child_len: usize, n: usize) {
+        self.offsets
+            .resize(self.offsets.len() + n, child_len as i32);
+        self.last = child_len;
+        self.nulls.append_n_non_nulls(n);
+    }
+
     /// Ends a null row (no child values were pushed for it).
     #[inline]
     pub(crate) fn push_null(&mut self, child_len: usize) {
@@ -572,6 +605,29 @@ mod tests {
         assert_eq!(b.iter().collect::<Vec<_>>(), [Some("b")]);
         s.rollback();
         assert_eq!(s.finish().len(), 0);
+    }
+
+    #[test]
+    fn push_n_appends_n_values() {
+        let mut p = Prim::<Int64Type>::default();
+        p.push_n(7, 3);
+        p.push_n(1, 0);
+        let mut s = Strs::default();
+        s.push_n(Text::from_str("ab"), 2);
+        s.push_n(Text::EMPTY, 2);
+        s.push(Text::from_str("c"));
+        let mut o = Offsets::default();
+        o.push(2);
+        o.push_n(2, 2);
+        let (p, s) = (p.finish(), s.finish());
+        assert_eq!((p.values().as_ref(), p.null_count()), (&[7, 7, 7][..], 0));
+        assert_eq!(
+            s.iter().flatten().collect::<Vec<_>>(),
+            ["ab", "ab", "", "", "c"]
+        );
+        let (offsets, nulls) = o.finish();
+        assert_eq!(&offsets[..], &[0, 2, 2, 2]);
+        assert!(nulls.is_none());
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //!
 //! `ResourceSpans`, `ResourceMetrics` and `ResourceLogs` share their field numbers, and so do
 //! the three `Scope*` messages, so one walker serves all signals: it finds the resource and
-//! `schema_url` first (they may come after the scope items on the wire), then each scope's
-//! `scope` and `schema_url`, then hands every item (span, metric, log record) to the signal's
-//! decoder with both contexts.
+//! `schema_url` first (they may come after the scope items on the wire; the top level holds
+//! only a few fields), then reads each scope in one pass, handing every item (span, metric,
+//! log record) to the signal's columns as it comes and noting the scope's `scope` and
+//! `schema_url` on the way. When the scope ends, the resource and scope columns of all its rows
+//! are appended at once ([`CommonCols`]): the scope's `schema_url` usually follows its items,
+//! and a second pass over the items only to find it would read every item twice.
 //!
 //! The contexts hold only borrowed slices and scalars. Resource and scope attributes are
 //! parsed from the record for the first row that needs them; later rows of the same record
@@ -162,11 +165,10 @@ impl<'a> ResourceCtx<'a> {
     }
 }
 
-/// What a row needs from its `Scope*` message.
+/// What a row needs from its `Scope*` message, gathered while [`walk`] reads the scope's
+/// fields (in the same pass as its items: the `schema_url` usually comes after them).
 #[derive(Debug)]
 pub(crate) struct ScopeCtx<'a> {
-    /// Where the `Scope*` message starts in the record: tells scopes apart.
-    id: usize,
     scope: Occurrences<'a>,
     name: Text<'a>,
     version: Text<'a>,
@@ -175,28 +177,20 @@ pub(crate) struct ScopeCtx<'a> {
 }
 
 impl<'a> ScopeCtx<'a> {
-    fn scan(items: Reader<'a>) -> Result<Self, DecodeError> {
-        let mut ctx = ScopeCtx {
-            id: items.base(),
+    fn new(items: Reader<'a>) -> Self {
+        ScopeCtx {
             scope: Occurrences::new(items, scope_items::SCOPE, "InstrumentationScope"),
             name: Text::EMPTY,
             version: Text::EMPTY,
             dropped_attributes_count: 0,
             schema_url: Text::EMPTY,
-        };
-        let mut r = items;
-        while let Some(f) = r.next()? {
-            match f.num {
-                scope_items::SCOPE => ctx.scope.add(&f)?,
-                scope_items::SCHEMA_URL => ctx.schema_url = f.str("Scope*.schema_url")?,
-                scope_items::ITEMS => {
-                    f.bytes("Scope*.items")?;
-                }
-                _ => {}
-            }
         }
+    }
+
+    /// Reads the `InstrumentationScope` fields once every occurrence was noted.
+    fn resolve(&mut self) -> Result<(), DecodeError> {
         let (mut name, mut version, mut dropped) = (Text::EMPTY, Text::EMPTY, 0);
-        ctx.scope.for_each(|mut r| {
+        self.scope.for_each(|mut r| {
             while let Some(f) = r.next()? {
                 match f.num {
                     scope::NAME => name = f.str("InstrumentationScope.name")?,
@@ -212,10 +206,10 @@ impl<'a> ScopeCtx<'a> {
             }
             Ok(())
         })?;
-        ctx.name = name;
-        ctx.version = version;
-        ctx.dropped_attributes_count = dropped;
-        Ok(ctx)
+        self.name = name;
+        self.version = version;
+        self.dropped_attributes_count = dropped;
+        Ok(())
     }
 
     fn validate(&self, buf: &mut Vec<u8>) -> Result<(), DecodeError> {
@@ -225,18 +219,25 @@ impl<'a> ScopeCtx<'a> {
     }
 }
 
-/// Walks one `Resource*` record, calling `item` for each item of each scope with the scratch
-/// buffer, both contexts and the item's message; `item` returns the rows it appended.
-pub(crate) fn walk<'a>(
-    record: &'a [u8],
+/// A signal's columns as [`walk`] fills them: the item columns, and the common ones.
+pub(crate) trait Items {
+    /// Appends one item (span, metric, log record) from its message; returns the rows added.
+    fn item(&mut self, buf: &mut Vec<u8>, r: Reader<'_>) -> Result<usize, DecodeError>;
+    /// The resource and scope columns, which [`walk`] fills once per scope for all its rows.
+    fn common(&mut self) -> &mut CommonCols;
+}
+
+/// Walks one `Resource*` record: hands every item of each scope to `cols`, then appends the
+/// resource and scope columns of that scope's rows at once; returns the rows added.
+///
+/// One pass over each scope: its items are decoded as they come and its own fields noted on
+/// the way, so the rows' scope columns are pushed only after the scope's last field (the
+/// columns are separate buffers, so the order of pushes between columns does not matter).
+pub(crate) fn walk(
+    record: &[u8],
     names: &Names,
     buf: &mut Vec<u8>,
-    mut item: impl FnMut(
-        &mut Vec<u8>,
-        &ResourceCtx<'a>,
-        &ScopeCtx<'a>,
-        Reader<'a>,
-    ) -> Result<usize, DecodeError>,
+    cols: &mut impl Items,
 ) -> Result<usize, DecodeError> {
     let top = Reader::new(record, names.resource_items);
     let res = ResourceCtx::scan(top)?;
@@ -247,16 +248,22 @@ pub(crate) fn walk<'a>(
             continue;
         }
         let items = f.message(names.scope_items)?;
-        let scope = ScopeCtx::scan(items)?;
+        let mut scope = ScopeCtx::new(items);
         let mut n = 0;
         let mut s = items;
         while let Some(g) = s.next()? {
-            if g.num == scope_items::ITEMS {
-                n += item(buf, &res, &scope, g.message(names.item)?)?;
+            match g.num {
+                scope_items::ITEMS => n += cols.item(buf, g.message(names.item)?)?,
+                scope_items::SCOPE => scope.scope.add(&g)?,
+                scope_items::SCHEMA_URL => scope.schema_url = g.str("Scope*.schema_url")?,
+                _ => {}
             }
         }
+        scope.resolve()?;
         if n == 0 {
             scope.validate(buf)?;
+        } else {
+            cols.common().push_rows(&res, &scope, n, buf)?;
         }
         rows += n;
     }
@@ -269,13 +276,12 @@ pub(crate) fn walk<'a>(
 /// The eight columns every schema starts with.
 ///
 /// The first row of a resource (or scope) parses its attributes from the record; later rows
-/// of the same record copy that row's entries within the column instead of parsing again.
+/// of the same record (scope) copy that row's entries within the column instead of parsing
+/// again.
 #[derive(Debug, Default)]
 pub(crate) struct CommonCols {
     /// The resource's first row in this record: its attribute entries.
     resource_row: Option<(AttrsMark, AttrsMark)>,
-    /// The current scope's first row in this record: scope id and attribute entries.
-    scope_row: Option<(usize, AttrsMark, AttrsMark)>,
     resource_attributes: Attrs,
     resource_dropped_attributes_count: Prim<UInt32Type>,
     resource_schema_url: Strs,
@@ -302,49 +308,49 @@ impl CommonCols {
     #[inline]
     pub(crate) fn start_record(&mut self) {
         self.resource_row = None;
-        self.scope_row = None;
     }
 
-    /// Appends the resource and scope columns of one row.
-    #[inline]
-    pub(crate) fn push_row(
+    /// Appends the resource and scope columns of `n` (> 0) rows of one scope.
+    fn push_rows(
         &mut self,
         res: &ResourceCtx<'_>,
         scope: &ScopeCtx<'_>,
+        n: usize,
         buf: &mut Vec<u8>,
     ) -> Result<(), DecodeError> {
         let attrs = &mut self.resource_attributes;
-        match &self.resource_row {
-            Some((from, to)) => attrs.repeat(from, to),
+        let mut left = n;
+        let (from, to) = match self.resource_row {
+            Some(marks) => marks,
             None => {
                 let from = attrs.mark();
                 res.resource.each_field(resource::ATTRIBUTES, |f| {
                     attrs.push_kv(f.message("KeyValue")?, buf)
                 })?;
-                self.resource_row = Some((from, attrs.mark()));
+                let to = attrs.mark();
                 attrs.end_row();
+                self.resource_row = Some((from, to));
+                left -= 1;
+                (from, to)
             }
-        }
+        };
+        attrs.repeat(&from, &to, left);
         self.resource_dropped_attributes_count
-            .push(res.dropped_attributes_count);
-        self.resource_schema_url.push(res.schema_url);
-        self.scope_name.push(scope.name);
-        self.scope_version.push(scope.version);
+            .push_n(res.dropped_attributes_count, n);
+        self.resource_schema_url.push_n(res.schema_url, n);
+        self.scope_name.push_n(scope.name, n);
+        self.scope_version.push_n(scope.version, n);
         let attrs = &mut self.scope_attributes;
-        match &self.scope_row {
-            Some((id, from, to)) if *id == scope.id => attrs.repeat(from, to),
-            _ => {
-                let from = attrs.mark();
-                scope.scope.each_field(scope::ATTRIBUTES, |f| {
-                    attrs.push_kv(f.message("KeyValue")?, buf)
-                })?;
-                self.scope_row = Some((scope.id, from, attrs.mark()));
-                attrs.end_row();
-            }
-        }
+        let from = attrs.mark();
+        scope.scope.each_field(scope::ATTRIBUTES, |f| {
+            attrs.push_kv(f.message("KeyValue")?, buf)
+        })?;
+        let to = attrs.mark();
+        attrs.end_row();
+        attrs.repeat(&from, &to, n - 1);
         self.scope_dropped_attributes_count
-            .push(scope.dropped_attributes_count);
-        self.schema_url.push(scope.schema_url);
+            .push_n(scope.dropped_attributes_count, n);
+        self.schema_url.push_n(scope.schema_url, n);
         Ok(())
     }
 

@@ -12,7 +12,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 
 use super::attributes::{AnyCol, AnyFold, Attrs};
 use super::columns::{Fixed, Prim, Strs, Times, columns, finish_times};
-use super::common::{CommonCols, Names, ResourceCtx, ScopeCtx, walk};
+use super::common::{CommonCols, Items, Names, walk};
 use super::error::DecodeError;
 use super::reader::{Reader, Text};
 use super::{Decoder, batch, transact};
@@ -111,24 +111,28 @@ columns!(LogCols {
     event_name,
 });
 
+impl Items for LogCols {
+    #[inline]
+    fn item(&mut self, buf: &mut Vec<u8>, r: Reader<'_>) -> Result<usize, DecodeError> {
+        self.log_record(buf, r).map(|()| 1)
+    }
+
+    #[inline]
+    fn common(&mut self) -> &mut CommonCols {
+        &mut self.common
+    }
+}
+
 impl LogCols {
     fn record(&mut self, record: &[u8]) -> Result<usize, DecodeError> {
         self.common.start_record();
         let mut buf = core::mem::take(&mut self.buf);
-        let rows = walk(record, &NAMES, &mut buf, |buf, res, scope, r| {
-            self.log_record(buf, res, scope, r).map(|()| 1)
-        });
+        let rows = walk(record, &NAMES, &mut buf, self);
         self.buf = buf;
         rows
     }
 
-    fn log_record(
-        &mut self,
-        buf: &mut Vec<u8>,
-        res: &ResourceCtx<'_>,
-        scope: &ScopeCtx<'_>,
-        mut r: Reader<'_>,
-    ) -> Result<(), DecodeError> {
+    fn log_record(&mut self, buf: &mut Vec<u8>, mut r: Reader<'_>) -> Result<(), DecodeError> {
         let (mut time, mut observed, mut severity_number, mut severity_text) =
             (0, 0, 0, Text::EMPTY);
         let (mut dropped, mut flags, mut event_name) = (0, 0, Text::EMPTY);
@@ -165,7 +169,7 @@ impl LogCols {
         self.trace_id.push_opt(trace_id);
         self.span_id.push_opt(span_id);
         self.event_name.push(event_name);
-        self.common.push_row(res, scope, buf)
+        Ok(())
     }
 
     fn finish(&mut self) -> Vec<ArrayRef> {

@@ -28,7 +28,7 @@ use super::columns::{
     Bools, Column, Fixed, Offsets, Prim, Strs, Times, columns, finish_times, list_item,
     struct_fields,
 };
-use super::common::{CommonCols, Names, ResourceCtx, ScopeCtx, walk};
+use super::common::{CommonCols, Items, Names, walk};
 use super::error::DecodeError;
 use super::reader::{Reader, Text};
 use super::{Decoder, batch, transact};
@@ -467,24 +467,28 @@ impl Default for MetricCols {
     }
 }
 
+impl Items for MetricCols {
+    #[inline]
+    fn item(&mut self, buf: &mut Vec<u8>, r: Reader<'_>) -> Result<usize, DecodeError> {
+        self.metric(buf, r)
+    }
+
+    #[inline]
+    fn common(&mut self) -> &mut CommonCols {
+        &mut self.common
+    }
+}
+
 impl MetricCols {
     fn record(&mut self, record: &[u8]) -> Result<usize, DecodeError> {
         self.common.start_record();
         let mut buf = core::mem::take(&mut self.buf);
-        let rows = walk(record, &NAMES, &mut buf, |buf, res, scope, r| {
-            self.metric(buf, res, scope, r)
-        });
+        let rows = walk(record, &NAMES, &mut buf, self);
         self.buf = buf;
         rows
     }
 
-    fn metric(
-        &mut self,
-        buf: &mut Vec<u8>,
-        res: &ResourceCtx<'_>,
-        scope: &ScopeCtx<'_>,
-        r: Reader<'_>,
-    ) -> Result<usize, DecodeError> {
+    fn metric(&mut self, buf: &mut Vec<u8>, r: Reader<'_>) -> Result<usize, DecodeError> {
         // Pass 1: the metric's own fields, and where the final `data` member's run starts.
         let (mut name, mut description, mut unit, mut has_metadata) =
             (Text::EMPTY, Text::EMPTY, Text::EMPTY, false);
@@ -587,7 +591,6 @@ impl MetricCols {
                 };
                 self.push_point(&p);
                 self.push_metric(&ctx, buf)?;
-                self.common.push_row(res, scope, buf)?;
                 rows += 1;
             }
         }

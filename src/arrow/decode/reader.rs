@@ -281,12 +281,6 @@ impl<'a> Reader<'a> {
         self.buf.get(self.pos..).unwrap_or_default()
     }
 
-    /// Absolute offset of this message's first byte in the record.
-    #[inline]
-    pub(crate) fn base(&self) -> usize {
-        self.base
-    }
-
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()

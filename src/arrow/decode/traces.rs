@@ -2,7 +2,8 @@
 //!
 //! Each `Span` is read in one pass: scalar fields land in locals (a later occurrence wins),
 //! attributes, events and links are appended to their child columns as they come, and the
-//! row's scalars, list ends and resource / scope columns are pushed when the span ends.
+//! row's scalars and list ends are pushed when the span ends (the resource / scope columns of
+//! a scope's rows are pushed by the walk when the scope ends, see `common`).
 //! `Status` occurring twice merges (its fields are scalars, so the last of each wins).
 #![forbid(unsafe_code)]
 
@@ -17,7 +18,7 @@ use super::attributes::Attrs;
 use super::columns::{
     Fixed, Offsets, Prim, Strs, Times, columns, finish_times, list_item, struct_fields,
 };
-use super::common::{CommonCols, Names, ResourceCtx, ScopeCtx, walk};
+use super::common::{CommonCols, Items, Names, walk};
 use super::error::DecodeError;
 use super::reader::{Reader, Text};
 use super::{Decoder, batch, transact};
@@ -292,24 +293,28 @@ columns!(TraceCols {
     status_message,
 });
 
+impl Items for TraceCols {
+    #[inline]
+    fn item(&mut self, buf: &mut Vec<u8>, r: Reader<'_>) -> Result<usize, DecodeError> {
+        self.span(buf, r).map(|()| 1)
+    }
+
+    #[inline]
+    fn common(&mut self) -> &mut CommonCols {
+        &mut self.common
+    }
+}
+
 impl TraceCols {
     fn record(&mut self, record: &[u8]) -> Result<usize, DecodeError> {
         self.common.start_record();
         let mut buf = core::mem::take(&mut self.buf);
-        let rows = walk(record, &NAMES, &mut buf, |buf, res, scope, r| {
-            self.span(buf, res, scope, r).map(|()| 1)
-        });
+        let rows = walk(record, &NAMES, &mut buf, self);
         self.buf = buf;
         rows
     }
 
-    fn span(
-        &mut self,
-        buf: &mut Vec<u8>,
-        res: &ResourceCtx<'_>,
-        scope: &ScopeCtx<'_>,
-        mut r: Reader<'_>,
-    ) -> Result<(), DecodeError> {
+    fn span(&mut self, buf: &mut Vec<u8>, mut r: Reader<'_>) -> Result<(), DecodeError> {
         let (mut trace_id, mut span_id, mut parent_span_id) = (None, None, None);
         let (mut trace_state, mut name, mut status_message) =
             (Text::EMPTY, Text::EMPTY, Text::EMPTY);
@@ -369,7 +374,7 @@ impl TraceCols {
         self.dropped_links_count.push(dropped_links);
         self.status_code.push(status_code);
         self.status_message.push(status_message);
-        self.common.push_row(res, scope, buf)
+        Ok(())
     }
 
     fn finish(&mut self) -> Vec<ArrayRef> {

@@ -3,10 +3,13 @@
 //! The **drain thread** is the ring's one consumer. It reads committed records, decodes each
 //! straight into the decoder's Arrow builders, cuts a batch when `max_batch_rows` rows are
 //! buffered or the oldest buffered row is `flush_interval` old (whichever comes first), and
-//! hands the batch to the signal's **writer thread** (`writer_thread`), which owns the
-//! [`SignalWriter`] and does the IPC encoding, compression and `write(2)`. The hand-off queue
-//! holds one batch, so decoding the next batch and writing this one overlap on two cores. It
-//! promises:
+//! hands the batch — the decoder holding it, swapped for an empty one — to the signal's
+//! **writer thread** (`writer_thread`), which finishes it into a `RecordBatch`, owns the
+//! [`SignalWriter`] and does the IPC encoding, compression and `write(2)`, and hands the emptied
+//! decoder back for reuse. The hand-off queue holds one batch, so decoding the next batch and
+//! finishing + writing this one overlap on two cores (the drain thread is the one serial stage
+//! per signal, so it does only what must be serial: reading the ring in order, decoding, row
+//! numbers and the tap). It promises:
 //!
 //! - **Nothing accepted disappears silently.** A batch the writer could not store (full disk,
 //!   directory removed, ...) is kept and retried with backoff; while it waits, the queue stays
@@ -20,7 +23,8 @@
 //!   before the call is in a finalized `.arrow` file (or reports why not: a batch the writer
 //!   cannot store is retried at once, and its error returned if it fails again).
 //! - **Bounded memory.** At most about three batches of `max_batch_rows` rows are buffered (one
-//!   being decoded, one queued, one being written), plus the ring itself.
+//!   being decoded, one queued, one being written: two decoders take turns), plus the ring
+//!   itself.
 //! - **Every row has a global number** ([`crate::arrow::tap`]): rows are numbered in the order
 //!   they decode, from the writer's [`next_row`](SignalWriter::next_row) (raised to
 //!   [`DrainOptions::first_row_floor`]) on, and every file records the number of its first
@@ -44,8 +48,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use std::collections::VecDeque;
-
-use arrow_array::RecordBatch;
 
 use super::decode::{DecodeErrorKind, Decoder};
 use super::tap::{RecordTap, RowWatermarks};
@@ -222,6 +224,7 @@ pub fn spawn_with_tap(
                 next_row,
                 oldest_row: None,
                 local: VecDeque::new(),
+                decoders: 1,
                 flush_seq: 0,
                 writer_thread: Some(writer_thread),
             };
@@ -333,6 +336,14 @@ impl Drop for DrainHandle {
 /// notifies).
 const MAX_WAIT: Duration = Duration::from_millis(100);
 
+/// Decoders a drain uses: one being decoded into while the other is queued or being finished
+/// by the writer. Not more: each holds a batch's worth of buffers, and with two the memory
+/// bound stays that of three batches (one decoding, one queued, one being written), as when
+/// the drain thread finished batches itself. The writer hands a decoder back as soon as it has
+/// finished it, before it writes the batch, so the drain waits for one only when it would have
+/// waited for room in the queue anyway.
+const DECODERS: usize = 2;
+
 /// How long a flush waits for producers to commit claims made before it (they normally take
 /// nanoseconds) before it reports a stalled producer.
 const FLUSH_CLAIM_WAIT: Duration = Duration::from_secs(1);
@@ -349,9 +360,13 @@ struct Drain<'r> {
     next_row: u64,
     /// When the oldest buffered (decoded, not yet cut) row arrived.
     oldest_row: Option<Instant>,
-    /// Cut batches the writer had no room for yet, with the global number of their first
-    /// rows, oldest first (more than one only when a record overflowed a batch's offsets).
-    local: VecDeque<(RecordBatch, u64)>,
+    /// Cut batches (each in the decoder that holds it) the writer had no room for yet, with the
+    /// global number of their first rows, oldest first (more than one only when a record
+    /// overflowed a batch's offsets).
+    local: VecDeque<(Box<dyn Decoder>, u64)>,
+    /// Decoders made so far (this one, and those in `local`, queued, at the writer or spare):
+    /// [`DECODERS`] unless a record overflowed a batch.
+    decoders: usize,
     /// The last finalize marker queued (a flush).
     flush_seq: u64,
     writer_thread: Option<JoinHandle<WriterReport>>,
@@ -402,8 +417,13 @@ impl Drain<'_> {
             }
             let read = self.read_some(&mut consumer);
             if self.should_cut(now) {
-                self.cut();
-                self.hand_off();
+                if self.cut() {
+                    self.hand_off();
+                } else if read == 0 {
+                    // Full, and every other decoder is still with the writer.
+                    self.wait_for_spare(None);
+                    continue;
+                }
             }
             if read == 0 {
                 let until_cut = self
@@ -448,6 +468,8 @@ impl Drain<'_> {
     fn read_some(&mut self, consumer: &mut crate::ring::Consumer<'_>) -> usize {
         let decoder = &mut self.decoder;
         let local = &mut self.local;
+        let shared = &self.shared;
+        let decoders = &mut self.decoders;
         let stats = &self.stats;
         let tap = &mut self.tap;
         let next_row = &mut self.next_row;
@@ -461,8 +483,14 @@ impl Drain<'_> {
                 let mut result = decoder.append(record);
                 if matches!(&result, Err(e) if e.kind() == DecodeErrorKind::BatchFull) {
                     // The record fits, only not in this batch: cut it and append again.
+                    // A decoder is needed now: a spare one, or one more (this is rare).
                     let first = *next_row - decoder.rows() as u64;
-                    local.push_back((decoder.finish(), first));
+                    let spare = shared.lock().spare.pop();
+                    let fresh = spare.unwrap_or_else(|| {
+                        *decoders += 1;
+                        decoder.new_empty()
+                    });
+                    local.push_back((core::mem::replace(decoder, fresh), first));
                     result = decoder.append(record);
                 }
                 match result {
@@ -502,13 +530,49 @@ impl Drain<'_> {
                     .is_some_and(|t| now.duration_since(t) >= self.options.flush_interval))
     }
 
-    /// Cuts the buffered rows into a batch (behind any batch still waiting for the writer).
-    fn cut(&mut self) {
-        if self.decoder.rows() > 0 {
-            let first = self.next_row - self.decoder.rows() as u64;
-            self.local.push_back((self.decoder.finish(), first));
-            self.oldest_row = None;
+    /// Cuts the buffered rows into a batch (behind any batch still waiting for the writer): the
+    /// decoder holding them is swapped for an empty one. False when there is none yet (every
+    /// other decoder is queued or with the writer): nothing changed, try again once the writer
+    /// hands one back ([`Self::wait_for_spare`]).
+    fn cut(&mut self) -> bool {
+        if self.decoder.rows() == 0 {
+            return true;
         }
+        let fresh = match self.shared.lock().spare.pop() {
+            Some(d) => d,
+            None if self.decoders < DECODERS => {
+                self.decoders += 1;
+                self.decoder.new_empty()
+            }
+            None => return false,
+        };
+        let first = self.next_row - self.decoder.rows() as u64;
+        let full = core::mem::replace(&mut self.decoder, fresh);
+        self.local.push_back((full, first));
+        self.oldest_row = None;
+        true
+    }
+
+    /// Cuts, waiting for the writer to hand back a decoder if need be (see
+    /// [`Self::wait_writer`]).
+    fn cut_waiting(&mut self) -> Result<(), String> {
+        while !self.cut() {
+            self.wait_writer(|st| !st.spare.is_empty())?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the writer hands back a decoder or is gone; also until a request arrives
+    /// (`until` is `None`: the main loop) or until `until` passes (shutdown).
+    fn wait_for_spare(&self, until: Option<Instant>) {
+        let st = self.shared.lock();
+        let request = until.is_none() && self.shared.has_request();
+        if !st.spare.is_empty() || st.writer_gone || request {
+            return;
+        }
+        let now = Instant::now();
+        let pause = until.map_or(MAX_WAIT, |u| u.saturating_duration_since(now).min(MAX_WAIT));
+        drop(wait_timeout(&self.shared.drain_wake, st, pause));
     }
 
     /// Moves waiting batches to the writer's queue while it has room; true if none is left.
@@ -522,10 +586,10 @@ impl Drain<'_> {
         }
         let mut moved = false;
         while st.queued_batches < QUEUE_BATCHES {
-            let Some((batch, first_row)) = self.local.pop_front() else {
+            let Some((rows, first_row)) = self.local.pop_front() else {
                 break;
             };
-            st.queue.push_back(Item::Batch(batch, first_row));
+            st.queue.push_back(Item::Batch(rows, first_row));
             st.queued_batches += 1;
             moved = true;
         }
@@ -587,7 +651,7 @@ impl Drain<'_> {
             {
             }
             let more = !consumer.is_empty();
-            self.cut();
+            self.cut_waiting()?;
             self.hand_off_all()?;
             if more {
                 continue;
@@ -639,8 +703,11 @@ impl Drain<'_> {
             let read = self.read_some(consumer);
             let rows = self.decoder.rows();
             if rows >= self.options.max_batch_rows || (read == 0 && rows > 0) {
-                self.cut();
-                self.hand_off();
+                if self.cut() {
+                    self.hand_off();
+                } else {
+                    self.wait_for_spare(Some(stop_by));
+                }
                 continue;
             }
             if read == 0 && rows == 0 {
@@ -652,7 +719,7 @@ impl Drain<'_> {
         lost_rows += self
             .local
             .drain(..)
-            .map(|(b, _)| b.num_rows() as u64)
+            .map(|(d, _)| d.rows() as u64)
             .sum::<u64>();
         let lost_records = consumer.drain(usize::MAX, |_, _| {}) as u64;
         self.stats.lost_rows.fetch_add(lost_rows, Ordering::Relaxed);

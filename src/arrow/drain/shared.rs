@@ -14,8 +14,7 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use arrow_array::RecordBatch;
-
+use crate::arrow::decode::Decoder;
 use crate::sync::{AtomicBool, Ordering};
 
 /// Cut batches the queue holds at most: with one being decoded and one being written, decode
@@ -23,16 +22,27 @@ use crate::sync::{AtomicBool, Ordering};
 pub(super) const QUEUE_BATCHES: usize = 1;
 
 /// What the drain hands the writer, in order.
-#[derive(Debug)]
 pub(super) enum Item {
-    /// A cut batch and the global number of its first row.
-    Batch(RecordBatch, u64),
+    /// A cut batch, still in the decoder that decoded it, and the global number of its first
+    /// row. The writer thread finishes it into a `RecordBatch` (building the Arrow arrays is a
+    /// pass over every column, which the drain thread then need not make) and hands the empty
+    /// decoder back through [`State::spare`].
+    Batch(Box<dyn Decoder>, u64),
     /// Finalize the file in progress once every batch queued before this is stored, and
     /// answer with this sequence number (a flush).
     Finalize(u64),
 }
 
-#[derive(Debug, Default)]
+impl core::fmt::Debug for Item {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Item::Batch(d, first) => write!(f, "Batch({} rows from {first})", d.rows()),
+            Item::Finalize(seq) => write!(f, "Finalize({seq})"),
+        }
+    }
+}
+
+#[derive(Default)]
 pub(super) struct State {
     // Requests from the handle.
     /// Flush requests made (a sequence number) and completed.
@@ -63,6 +73,25 @@ pub(super) struct State {
     pub(super) failed_attempts: u64,
     /// The writer thread has ended (closed, or panicked).
     pub(super) writer_gone: bool,
+    /// Decoders the writer has emptied (finished), for the drain to decode into again: their
+    /// buffers keep the last batch's capacity. At most one normally (the drain uses two).
+    pub(super) spare: Vec<Box<dyn Decoder>>,
+}
+
+impl core::fmt::Debug for State {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("State")
+            .field("flush_requested", &self.flush_requested)
+            .field("flush_done", &self.flush_done)
+            .field("stop_by", &self.stop_by)
+            .field("queue", &self.queue)
+            .field("close", &self.close)
+            .field("finalized", &self.finalized)
+            .field("writer_error", &self.writer_error)
+            .field("writer_gone", &self.writer_gone)
+            .field("spare", &self.spare.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl State {
@@ -71,7 +100,7 @@ impl State {
         self.queue
             .iter()
             .map(|i| match i {
-                Item::Batch(b, _) => b.num_rows() as u64,
+                Item::Batch(d, _) => d.rows() as u64,
                 Item::Finalize(_) => 0,
             })
             .sum()

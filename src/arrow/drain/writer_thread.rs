@@ -1,6 +1,7 @@
-//! The writer thread: takes the batches a drain thread cut, in order, and stores them with the
-//! signal's [`SignalWriter`] (IPC encoding, compression, `write(2)`, rotation, retention), so
-//! that decoding the next batch and writing this one run on two cores.
+//! The writer thread: takes the batches a drain thread cut, in order, finishes each into a
+//! `RecordBatch` (the decoder's `finish`, whose emptied decoder goes back to the drain) and
+//! stores it with the signal's [`SignalWriter`] (IPC encoding, compression, `write(2)`,
+//! rotation, retention), so that decoding the next batch and writing this one run on two cores.
 //!
 //! It promises what the drain's module docs promise for storage: a batch that cannot be stored
 //! is kept and retried with backoff (and at once when a flush asks) while the drain stops
@@ -120,7 +121,13 @@ impl WriterThread {
                 // written.
                 self.shared.drain_wake.notify_all();
                 match item {
-                    Item::Batch(batch, first_row) => self.store(batch, first_row),
+                    Item::Batch(mut decoder, first_row) => {
+                        let batch = decoder.finish();
+                        // Back to the drain before the write: it may be waiting for it.
+                        self.shared.lock().spare.push(decoder);
+                        self.shared.drain_wake.notify_all();
+                        self.store(batch, first_row);
+                    }
                     Item::Finalize(seq) => self.finalize(seq),
                 }
                 self.tick_if_due();

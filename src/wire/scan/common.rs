@@ -54,6 +54,9 @@ pub(super) fn attribute(
 
 /// `common.v1.KeyValue`.
 pub(super) fn key_value(mut r: Reader<'_, '_>, level: u32) -> Scan<()> {
+    if level < super::MAX_NESTING && r.pos() == 0 && canonical_key_value(r.body()) {
+        return Ok(());
+    }
     let s = r.slot();
     check_depth(&r, level)?;
     while !r.at_end() {
@@ -68,6 +71,63 @@ pub(super) fn key_value(mut r: Reader<'_, '_>, level: u32) -> Scan<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `b` is a valid `KeyValue` in the layout every encoder writes for short scalar
+/// attributes: `key`, then at most one `value` holding at most one scalar member, each with a
+/// one-byte length, nothing else. Attributes are most of the fields of every signal, and these
+/// few slice patterns cost less than the general field loop. Anything else, valid or not, is
+/// `false` and takes the general path, which is the reference for what is valid and for every
+/// error; all that this accepts, the general path accepts too (callers also check that the
+/// value's nesting level is within the limit).
+#[inline(always)]
+fn canonical_key_value(b: &[u8]) -> bool {
+    // Keys: field << 3 | wire type.
+    const KEY: u8 = (key_value::KEY as u8) << 3 | 2;
+    const VALUE: u8 = (key_value::VALUE as u8) << 3 | 2;
+    const STRING: u8 = (any_value::STRING_VALUE as u8) << 3 | 2;
+    const BOOL: u8 = (any_value::BOOL_VALUE as u8) << 3;
+    const INT: u8 = (any_value::INT_VALUE as u8) << 3;
+    const DOUBLE: u8 = (any_value::DOUBLE_VALUE as u8) << 3 | 1;
+    const BYTES: u8 = (any_value::BYTES_VALUE as u8) << 3 | 2;
+    let [KEY, klen, rest @ ..] = b else {
+        return false;
+    };
+    if *klen >= 0x80 {
+        return false;
+    }
+    let Some((key, rest)) = rest.split_at_checked(usize::from(*klen)) else {
+        return false;
+    };
+    if !is_utf8(key) {
+        return false;
+    }
+    let v = match rest {
+        [] => return true,
+        [VALUE, vlen, v @ ..] if *vlen < 0x80 && usize::from(*vlen) == v.len() => v,
+        _ => return false,
+    };
+    let delimited = |n: u8, rest: &[u8]| n < 0x80 && usize::from(n) == rest.len();
+    match v {
+        [] => true,
+        [STRING, n, s @ ..] => delimited(*n, s) && is_utf8(s),
+        [BOOL, x] => *x < 0x80,
+        // A varint of 1 to 9 bytes ending exactly at the end (always in range).
+        [INT, rest @ ..] => {
+            matches!(rest.len(), 1..=9)
+                && rest.last().is_some_and(|&x| x < 0x80)
+                && rest[..rest.len() - 1].iter().all(|&x| x >= 0x80)
+        }
+        [DOUBLE, d @ ..] => d.len() == 8,
+        [BYTES, n, s @ ..] => delimited(*n, s),
+        _ => false,
+    }
+}
+
+/// UTF-8, ASCII tested first (see `reader::utf8`).
+#[inline(always)]
+fn is_utf8(b: &[u8]) -> bool {
+    b.is_ascii() || core::str::from_utf8(b).is_ok()
 }
 
 /// `common.v1.AnyValue` (a `KeyValue.value` or a log record's `body`).

@@ -78,7 +78,7 @@ impl PlainRotating {
         self.w.write(batch).unwrap();
         self.w.flush().unwrap();
         self.n += 1;
-        if self.n % 12 == 0 {
+        if self.n.is_multiple_of(12) {
             self.finish();
             std::fs::remove_file(self.dir.join(format!("{}.arrow", self.n - 12))).unwrap();
             self.w = Self::create(&self.dir, self.n);

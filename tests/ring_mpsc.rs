@@ -26,7 +26,7 @@ fn run(capacity: usize, per_producer: u64) {
                     let len = 16 + (attempt as usize * 7 + p as usize) % (max - 15);
                     match producer.try_claim(p as u32, len) {
                         Ok(mut claim) => {
-                            if attempt % 7 == 0 {
+                            if attempt.is_multiple_of(7) {
                                 claim.payload_mut().fill(0xEE);
                                 drop(claim);
                                 continue;

@@ -40,7 +40,7 @@ fn attributes(i: usize) -> Vec<KeyValue> {
             StringValue("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into()),
         ),
         kv("db.system", StringValue("postgresql".into())),
-        kv("cache.hit", BoolValue(i % 3 == 0)),
+        kv("cache.hit", BoolValue(i.is_multiple_of(3))),
     ]
 }
 

@@ -135,7 +135,7 @@ fn traces(rng: &mut Rng, r: usize, items: usize) -> ExportTraceServiceRequest {
         .map(|i| {
             let route = ROUTES[i % ROUTES.len()];
             let start = BASE_TIME + (r * items + i) as u64 * 1_000_000;
-            let error = rng.next() % 10 == 0;
+            let error = rng.next().is_multiple_of(10);
             Span {
                 trace_id: rng.id(16),
                 span_id: rng.id(8),
@@ -198,7 +198,11 @@ fn point_attributes(rng: &mut Rng, i: usize) -> Vec<KeyValue> {
         str_kv("http.route", ROUTES[i % ROUTES.len()]),
         kv(
             "http.response.status_code",
-            any_value::Value::IntValue(if rng.next() % 10 == 0 { 500 } else { 200 }),
+            any_value::Value::IntValue(if rng.next().is_multiple_of(10) {
+                500
+            } else {
+                200
+            }),
         ),
     ]
 }

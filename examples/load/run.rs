@@ -124,10 +124,10 @@ impl Options {
             perf: a.take("perf").map(PathBuf::from),
         };
         a.finish()?;
-        if let ServerKind::Binary(path) = &options.server {
-            if !path.is_file() {
-                return Err(format!("--server {}: no such file", path.display()));
-            }
+        if let ServerKind::Binary(path) = &options.server
+            && !path.is_file()
+        {
+            return Err(format!("--server {}: no such file", path.display()));
         }
         if options.conns == 0 || options.items == 0 || options.runs == 0 {
             return Err("--conns, --items and --runs must be at least 1".into());

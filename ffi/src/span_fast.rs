@@ -128,10 +128,10 @@ pub(crate) unsafe fn record(lib: &Inner, s: &otlp_arrow_span) -> Option<Result<(
     let max = lib.max_record_len(Signal::Traces);
     // SAFETY: forwarded to the caller.
     let plan = unsafe { plan(s, max, &lib.resources, &lib.scopes, &mut scratch) }?;
-    if plan.bits & HIGH_BITS != 0 {
-        if let Err(field) = first_invalid_utf8(plan.entries) {
-            return Some(Err(Error::InvalidUtf8(field)));
-        }
+    if plan.bits & HIGH_BITS != 0
+        && let Err(field) = first_invalid_utf8(plan.entries)
+    {
+        return Some(Err(Error::InvalidUtf8(field)));
     }
     Some(write(lib, &plan))
 }

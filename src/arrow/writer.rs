@@ -410,10 +410,10 @@ impl SignalWriter {
     pub fn tick(&mut self, now: SystemTime) -> Result<(), StorageError> {
         let mut first = None;
         self.check_vanished();
-        if self.current.as_ref().is_some_and(|c| self.due(c, now)) {
-            if let Err(e) = self.finalize_current() {
-                first.get_or_insert(e);
-            }
+        if self.current.as_ref().is_some_and(|c| self.due(c, now))
+            && let Err(e) = self.finalize_current()
+        {
+            first.get_or_insert(e);
         }
         if self.needs_recovery {
             match self.recover() {
@@ -500,14 +500,14 @@ impl SignalWriter {
                 return Err(StorageError::arrow(StorageOp::CreateFile, &partial, e));
             }
         };
-        if self.options.sync == SyncPolicy::EveryBatch {
-            if let Err(e) = self.fs.sync_dir(&self.dir) {
-                drop(writer.get_mut().take());
-                if self.fs.remove_file(&partial).is_err() {
-                    self.needs_recovery = true;
-                }
-                return Err(StorageError::io(StorageOp::SyncDir, &self.dir, e));
+        if self.options.sync == SyncPolicy::EveryBatch
+            && let Err(e) = self.fs.sync_dir(&self.dir)
+        {
+            drop(writer.get_mut().take());
+            if self.fs.remove_file(&partial).is_err() {
+                self.needs_recovery = true;
             }
+            return Err(StorageError::io(StorageOp::SyncDir, &self.dir, e));
         }
         let good_len = writer.get_ref().on_disk();
         self.stats.counters().bytes_written(good_len);
@@ -531,11 +531,11 @@ impl SignalWriter {
             .write(batch)
             .and_then(|()| cur.writer.flush())
             .map_err(|e| StorageError::arrow(StorageOp::WriteBatch, p, e))?;
-        if self.options.sync == SyncPolicy::EveryBatch {
-            if let Some(f) = cur.writer.get_mut().file_mut() {
-                f.sync_data()
-                    .map_err(|e| StorageError::io(StorageOp::SyncFile, p, e))?;
-            }
+        if self.options.sync == SyncPolicy::EveryBatch
+            && let Some(f) = cur.writer.get_mut().file_mut()
+        {
+            f.sync_data()
+                .map_err(|e| StorageError::io(StorageOp::SyncFile, p, e))?;
         }
         cur.good_len = cur.writer.get_ref().on_disk();
         cur.batches += 1;
@@ -579,11 +579,11 @@ impl SignalWriter {
         let c = self.stats.counters();
         c.files_finalized(1);
         c.bytes_written(end - cur.counted);
-        if self.sync_files() {
-            if let Err(e) = self.fs.sync_dir(&self.dir) {
-                self.stats.counters().write_errors(1);
-                return Err(StorageError::io(StorageOp::SyncDir, &self.dir, e));
-            }
+        if self.sync_files()
+            && let Err(e) = self.fs.sync_dir(&self.dir)
+        {
+            self.stats.counters().write_errors(1);
+            return Err(StorageError::io(StorageOp::SyncDir, &self.dir, e));
         }
         Ok(Some(final_path))
     }
@@ -657,10 +657,8 @@ impl SignalWriter {
             .current
             .as_ref()
             .is_some_and(|c| matches!(self.fs.exists(&c.partial), Ok(false)));
-        if gone {
-            if let Some(cur) = self.current.take() {
-                self.count_lost(&cur);
-            }
+        if gone && let Some(cur) = self.current.take() {
+            self.count_lost(&cur);
         }
     }
 

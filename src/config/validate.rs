@@ -416,17 +416,16 @@ fn check_endpoint(at: &str, e: &ForwardEndpoint) -> Check {
         debug_assert!(is_secret_key(&key(name)));
         return Err(ConfigError::invalid(key(name), Secret::REDACTED, reason));
     }
-    if let Some(basic) = &e.basic_auth {
-        if basic.username.is_empty()
+    if let Some(basic) = &e.basic_auth
+        && (basic.username.is_empty()
             || basic.username.contains(':')
-            || basic.username.chars().any(char::is_control)
-        {
-            return Err(ConfigError::invalid(
-                key("basic_auth.username"),
-                quote(&basic.username),
-                "expected a non-empty user name without ':' or control characters",
-            ));
-        }
+            || basic.username.chars().any(char::is_control))
+    {
+        return Err(ConfigError::invalid(
+            key("basic_auth.username"),
+            quote(&basic.username),
+            "expected a non-empty user name without ':' or control characters",
+        ));
     }
 
     let authorization_users: Vec<&str> = [

@@ -134,7 +134,7 @@ impl Model {
     /// most `limit`, in at most two contiguous passes (the second starts at offset 0).
     fn read(&mut self, limit: usize) -> Vec<(u32, Vec<u8>)> {
         let mut out = self.read_pass(limit);
-        if self.head % self.capacity == 0 && out.len() < limit {
+        if self.head.is_multiple_of(self.capacity) && out.len() < limit {
             let more = self.read_pass(limit - out.len());
             out.extend(more);
         }

@@ -299,10 +299,10 @@ impl Pipeline {
         let mut first_error = None;
         for lane in &self.lanes {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if let Some(drain) = &lane.drain {
-                if let Err(e) = drain.flush(left) {
-                    first_error.get_or_insert(e);
-                }
+            if let Some(drain) = &lane.drain
+                && let Err(e) = drain.flush(left)
+            {
+                first_error.get_or_insert(e);
             }
         }
         first_error.map_or(Ok(()), Err)

@@ -70,7 +70,10 @@ mod plain {
         /// The header word at byte offset `at`.
         #[inline]
         pub(crate) fn header(&self, at: usize) -> &AtomicU64 {
-            debug_assert!(at % 8 == 0 && at < self.capacity(), "header offset {at}");
+            debug_assert!(
+                at.is_multiple_of(8) && at < self.capacity(),
+                "header offset {at}"
+            );
             // SAFETY: `at` is 8-aligned and inside the buffer (ring arithmetic masks every
             // offset and keeps it a multiple of 8), the buffer is u64-aligned so the word is
             // aligned for AtomicU64 (same size and alignment as u64 on every target that has
@@ -110,7 +113,9 @@ mod plain {
         /// Only the consumer calls this, on bytes it consumed and has not yet released.
         #[inline]
         pub(crate) unsafe fn zero(&self, at: usize, len: usize) {
-            debug_assert!(at % 8 == 0 && len % 8 == 0 && at + len <= self.capacity());
+            debug_assert!(
+                at.is_multiple_of(8) && len.is_multiple_of(8) && at + len <= self.capacity()
+            );
             // SAFETY: in bounds; no other thread accesses these bytes until the consumer's
             // Release store of `head` that follows, which orders this write before any
             // producer's later (Acquire-ordered) reuse of the space.

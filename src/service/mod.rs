@@ -350,13 +350,12 @@ impl Service {
         };
         self.shared.set_final(&report);
         let _ = self.stop_admin.send(true);
-        if let Some(mut handle) = self.admin.take() {
-            if tokio::time::timeout(Duration::from_secs(1), &mut handle)
+        if let Some(mut handle) = self.admin.take()
+            && tokio::time::timeout(Duration::from_secs(1), &mut handle)
                 .await
                 .is_err()
-            {
-                handle.abort();
-            }
+        {
+            handle.abort();
         }
         ShutdownSummary {
             report,

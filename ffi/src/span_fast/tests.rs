@@ -20,10 +20,10 @@ fn fast(
     let mut scratch = MaybeUninit::uninit();
     // SAFETY: the test's views are valid for the call.
     let p = unsafe { plan(s, max, r, sc, &mut scratch) }?;
-    if p.bits & HIGH_BITS != 0 {
-        if let Err(field) = first_invalid_utf8(p.entries) {
-            return Some(Err(field));
-        }
+    if p.bits & HIGH_BITS != 0
+        && let Err(field) = first_invalid_utf8(p.entries)
+    {
+        return Some(Err(field));
     }
     let mut out = vec![0u8; p.total];
     encode(&p, &mut out).unwrap();

@@ -205,10 +205,10 @@ impl WriterThread {
             return;
         }
         self.last_tick = now;
-        if let Some(w) = self.writer.as_mut() {
-            if let Err(e) = w.tick(SystemTime::now()) {
-                log_storage_error(w.signal(), "tick", &e);
-            }
+        if let Some(w) = self.writer.as_mut()
+            && let Err(e) = w.tick(SystemTime::now())
+        {
+            log_storage_error(w.signal(), "tick", &e);
         }
     }
 

@@ -321,11 +321,11 @@ impl<T: Transport> Lane<T> {
             }
             lost.insert(r.start..r.end.min(floor));
         }
-        if let Some(from) = run.initial_from {
-            if from < floor {
-                lost.insert(from..floor);
-                run.initial_from = Some(floor);
-            }
+        if let Some(from) = run.initial_from
+            && from < floor
+        {
+            lost.insert(from..floor);
+            run.initial_from = Some(floor);
         }
         if lost.is_empty() {
             return;

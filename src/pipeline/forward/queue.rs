@@ -92,10 +92,10 @@ impl LiveQueue {
         let mut s = self.lock();
         s.offered += 1;
         s.first_seen.get_or_insert(first_row);
-        if let Some(next) = s.next {
-            if first_row > next {
-                s.gaps.insert(next..first_row);
-            }
+        if let Some(next) = s.next
+            && first_row > next
+        {
+            s.gaps.insert(next..first_row);
         }
         let end = first_row + u64::from(rows);
         s.next = Some(end.max(s.next.unwrap_or(0)));
@@ -127,10 +127,10 @@ impl LiveQueue {
         let mut s = self.lock();
         let mut taken: Option<Range<u64>> = None;
         while let Some(front) = s.records.front() {
-            if let Some(t) = &taken {
-                if front.first_row != t.end {
-                    break;
-                }
+            if let Some(t) = &taken
+                && front.first_row != t.end
+            {
+                break;
             }
             if !accept(front) {
                 break;

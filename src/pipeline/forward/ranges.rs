@@ -48,12 +48,12 @@ impl RangeSet {
         }
         let (mut start, mut end) = (r.start, r.end);
         // The range starting at or before `start` may overlap or touch.
-        if let Some((&s, &e)) = self.ranges.range(..=start).next_back() {
-            if e >= start {
-                start = s;
-                end = end.max(e);
-                self.ranges.remove(&s);
-            }
+        if let Some((&s, &e)) = self.ranges.range(..=start).next_back()
+            && e >= start
+        {
+            start = s;
+            end = end.max(e);
+            self.ranges.remove(&s);
         }
         // Ranges starting inside [start, end] are absorbed.
         while let Some((&s, &e)) = self.ranges.range(start..=end).next() {
@@ -70,10 +70,10 @@ impl RangeSet {
         }
         let mut removed = 0;
         let mut touched = Vec::new();
-        if let Some((&s, &e)) = self.ranges.range(..r.start).next_back() {
-            if e > r.start {
-                touched.push((s, e));
-            }
+        if let Some((&s, &e)) = self.ranges.range(..r.start).next_back()
+            && e > r.start
+        {
+            touched.push((s, e));
         }
         touched.extend(self.ranges.range(r.start..r.end).map(|(&s, &e)| (s, e)));
         for (s, e) in touched {

@@ -82,10 +82,10 @@ pub(crate) const fn body_len_of_field(field: u32, field_len: usize) -> Option<us
     };
     let mut k = 1;
     while k <= 10 {
-        if let Some(l) = rest.checked_sub(k) {
-            if varint_len(l as u64) == k {
-                return Some(l);
-            }
+        if let Some(l) = rest.checked_sub(k)
+            && varint_len(l as u64) == k
+        {
+            return Some(l);
         }
         k += 1;
     }

@@ -140,11 +140,11 @@ impl<'a, 's> Reader<'a, 's> {
 
     #[inline(always)]
     fn varint(&mut self) -> Scan<u64> {
-        if let Some(&byte) = self.buf.get(self.pos) {
-            if byte < 0x80 {
-                self.pos += 1;
-                return Ok(u64::from(byte));
-            }
+        if let Some(&byte) = self.buf.get(self.pos)
+            && byte < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(byte));
         }
         self.varint_slow()
     }

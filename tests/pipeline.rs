@@ -740,3 +740,66 @@ fn flush_waits_for_a_claim_made_before_it_and_reports_a_stalled_producer() {
     );
     assert_eq!(p.shutdown().lost(), 0);
 }
+
+#[test]
+fn a_second_drain_on_a_ring_ends_at_once_and_a_dropped_handle_still_stores_everything() {
+    let dir = TempDir::new("drain-second");
+    let ring = Arc::new(Ring::with_capacity(1 << 20).unwrap());
+    let open = |sub: &str| {
+        SignalWriter::open(
+            &dir.path().join(sub),
+            Signal::Traces,
+            WriterOptions::default(),
+            Arc::new(StorageStats::default()),
+        )
+        .unwrap()
+    };
+    let first = drain::spawn(
+        ring.clone(),
+        decoder_for(Signal::Traces),
+        open("a"),
+        DrainOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(first.signal(), Signal::Traces);
+    // A completed flush means the first drain thread holds the ring's consumer.
+    write_spans(&ring, 0, 30).unwrap();
+    first.flush(Duration::from_secs(20)).unwrap();
+    let second = drain::spawn(
+        ring.clone(),
+        decoder_for(Signal::Traces),
+        open("b"),
+        DrainOptions::default(),
+    )
+    .unwrap();
+    let report = second.stop(Duration::from_secs(5));
+    assert_eq!(
+        report.close_error.as_deref(),
+        Some("another consumer holds the ring")
+    );
+    write_spans(&ring, 30, 30).unwrap();
+    // Dropped without `stop`: the drop stops the drain, which writes what the ring holds.
+    drop(first);
+    assert_eq!(
+        span_ids(&finalized_batches(
+            dir.path().join("a").as_path(),
+            Signal::Traces
+        )),
+        (1..=60).collect::<Vec<_>>()
+    );
+    assert!(finalized_batches(dir.path().join("b").as_path(), Signal::Traces).is_empty());
+}
+
+#[test]
+fn flush_errors_say_what_happened() {
+    use otlp_arrow::arrow::drain::FlushError;
+    assert_eq!(FlushError::TimedOut.to_string(), "flush timed out");
+    assert_eq!(
+        FlushError::Stopped.to_string(),
+        "the drain thread has stopped"
+    );
+    assert_eq!(
+        FlushError::Storage("disk full".into()).to_string(),
+        "flush failed: disk full"
+    );
+}

@@ -147,3 +147,47 @@ pub(super) fn wait_timeout<'a>(
         .unwrap_or_else(|e| e.into_inner())
         .0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arrow::decode::decoder_for;
+    use crate::signal::Signal;
+
+    /// `ResourceSpans { scope_spans: [ScopeSpans { spans: [Span {}, Span {}] }] }`.
+    const TWO_SPANS: &[u8] = &[0x12, 0x04, 0x12, 0x00, 0x12, 0x00];
+
+    #[test]
+    fn queued_rows_counts_the_rows_of_queued_batches_only_and_debug_shows_the_queue() {
+        let mut full = decoder_for(Signal::Traces);
+        assert_eq!(full.append(TWO_SPANS).unwrap(), 2);
+        let mut st = State::default();
+        assert_eq!(st.queued_rows(), 0);
+        st.queue.push_back(Item::Batch(full, 7));
+        st.queue.push_back(Item::Finalize(3));
+        st.queue
+            .push_back(Item::Batch(decoder_for(Signal::Traces), 9));
+        st.spare.push(decoder_for(Signal::Traces));
+        assert_eq!(st.queued_rows(), 2);
+        let shown = format!("{st:?}");
+        assert!(shown.contains("Batch(2 rows from 7)"), "{shown}");
+        assert!(shown.contains("Finalize(3)"), "{shown}");
+        assert!(shown.contains("Batch(0 rows from 9)"), "{shown}");
+        assert!(shown.contains("spare: 1"), "{shown}");
+    }
+
+    #[test]
+    fn a_poisoned_lock_is_carried_on_and_wait_timeout_returns_after_the_timeout() {
+        let shared = std::sync::Arc::new(Shared::default());
+        let s = shared.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = s.lock();
+            panic!("poison the lock");
+        })
+        .join();
+        let mut st = shared.lock();
+        st.flush_requested = 5;
+        let st = wait_timeout(&shared.done, st, std::time::Duration::from_millis(1));
+        assert_eq!(st.flush_requested, 5);
+    }
+}

@@ -330,16 +330,21 @@ mod raw {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::task::{Context, Poll};
 
-    use bytes::{Buf, Bytes};
+    use bytes::Bytes;
     use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
     use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+    use otlp_arrow::otlp::grpc::RawCodec;
     use otlp_arrow::signal::Signal;
     use prost::Message;
     use tonic::Status;
-    use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+    use tonic::codec::CompressionEncoding;
     use tonic::server::NamedService;
     use tonic::service::Routes;
+
+    /// `SINK_TRACE` set: print every request (read once, not per request: the env lock).
+    static TRACE: std::sync::LazyLock<bool> =
+        std::sync::LazyLock::new(|| std::env::var_os("SINK_TRACE").is_some());
 
     /// The three services, counting into `items`.
     pub(super) fn routes(items: &Arc<AtomicU64>) -> Routes {
@@ -423,7 +428,7 @@ mod raw {
                 {
                     return Ok(Status::unimplemented("unknown method").into_http());
                 }
-                let mut grpc = tonic::server::Grpc::new(RawCodec::<K::Response>(PhantomData))
+                let mut grpc = tonic::server::Grpc::new(RawCodec::<K::Response>::default())
                     .accept_compressed(CompressionEncoding::Gzip)
                     .max_decoding_message_size(super::MAX_MESSAGE);
                 Ok(grpc
@@ -457,7 +462,7 @@ mod raw {
             let result = match otlp_arrow::wire::scan::scan(K::SIGNAL, request.get_ref()) {
                 Ok(scanned) => {
                     self.items.fetch_add(scanned.items(), Ordering::Relaxed);
-                    if std::env::var_os("SINK_TRACE").is_some() {
+                    if *TRACE {
                         eprintln!(
                             "request: {} bytes, {} resources, {} items",
                             scanned.bytes().len(),
@@ -470,47 +475,6 @@ mod raw {
                 Err(e) => Err(Status::invalid_argument(e.to_string())),
             };
             Box::pin(async move { result })
-        }
-    }
-
-    /// Decodes to the raw message bytes; encodes prost responses.
-    struct RawCodec<T>(PhantomData<fn() -> T>);
-
-    impl<T: Message + Send + 'static> Codec for RawCodec<T> {
-        type Encode = T;
-        type Decode = Bytes;
-        type Encoder = ProstEncoder<T>;
-        type Decoder = RawDecoder;
-
-        fn encoder(&mut self) -> ProstEncoder<T> {
-            ProstEncoder(PhantomData)
-        }
-
-        fn decoder(&mut self) -> RawDecoder {
-            RawDecoder
-        }
-    }
-
-    struct ProstEncoder<T>(PhantomData<fn() -> T>);
-
-    impl<T: Message> Encoder for ProstEncoder<T> {
-        type Item = T;
-        type Error = Status;
-
-        fn encode(&mut self, item: T, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-            item.encode(dst)
-                .map_err(|e| Status::internal(format!("encoding the response: {e}")))
-        }
-    }
-
-    struct RawDecoder;
-
-    impl Decoder for RawDecoder {
-        type Item = Bytes;
-        type Error = Status;
-
-        fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
-            Ok(Some(src.copy_to_bytes(src.remaining())))
         }
     }
 }

@@ -270,9 +270,11 @@ pub(super) fn status(error: &IngestError) -> Status {
     }
 }
 
-/// Decodes to the raw message bytes; encodes prost responses.
+/// A tonic codec that hands the request message over as its raw bytes (undecoded, for the wire
+/// scanner) and encodes prost responses of type `T`: the receiver's codec, public so that other
+/// servers built on tonic (the load tool's sink) use the same one.
 #[derive(Debug)]
-struct RawCodec<T>(PhantomData<fn() -> T>);
+pub struct RawCodec<T>(PhantomData<fn() -> T>);
 
 impl<T> Default for RawCodec<T> {
     fn default() -> Self {
@@ -295,8 +297,9 @@ impl<T: Message + Send + 'static> Codec for RawCodec<T> {
     }
 }
 
+/// [`RawCodec`]'s encoder: a prost response message.
 #[derive(Debug)]
-struct ProstEncoder<T>(PhantomData<fn() -> T>);
+pub struct ProstEncoder<T>(PhantomData<fn() -> T>);
 
 impl<T: Message> Encoder for ProstEncoder<T> {
     type Item = T;
@@ -308,8 +311,9 @@ impl<T: Message> Encoder for ProstEncoder<T> {
     }
 }
 
+/// [`RawCodec`]'s decoder: the message's bytes as they arrived.
 #[derive(Debug)]
-struct RawDecoder;
+pub struct RawDecoder;
 
 impl Decoder for RawDecoder {
     type Item = Bytes;

@@ -18,6 +18,7 @@ use bytes::{Buf, BufMut, Bytes};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use otlp_arrow::otlp::Transport;
 use otlp_arrow::signal::Signal;
 use prost::Message;
@@ -25,6 +26,18 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic_types::StatusExt;
 
 use crate::requests::Requests;
+
+/// A tonic trace-service client connected to `addr` (plain HTTP/2), errors as text.
+pub(crate) async fn trace_client(
+    addr: SocketAddr,
+) -> Result<TraceServiceClient<tonic::transport::Channel>, String> {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .map_err(|e| e.to_string())?
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(TraceServiceClient::new(channel))
+}
 
 /// The gRPC method path of `signal`'s `Export`.
 pub(crate) fn grpc_path(signal: Signal) -> &'static str {

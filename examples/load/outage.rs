@@ -31,7 +31,6 @@ use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_ipc::reader::StreamReader;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
@@ -253,12 +252,7 @@ fn drive(
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async {
-        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-            .map_err(|e| e.to_string())?
-            .connect()
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut client = TraceServiceClient::new(channel);
+        let mut client = crate::client::trace_client(addr).await?;
         let period = Duration::from_secs_f64(items as f64 / rate as f64);
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);

@@ -50,7 +50,6 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter as _, SpanLinks};
 
 use crate::args::Args;
@@ -552,12 +551,7 @@ fn send(addr: SocketAddr, n: u64, items: u64) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async {
-        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-            .map_err(|e| e.to_string())?
-            .connect()
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut client = TraceServiceClient::new(channel);
+        let mut client = crate::client::trace_client(addr).await?;
         let mut i = 0;
         while i < n {
             let k = items.min(n - i);

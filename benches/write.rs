@@ -6,7 +6,9 @@
 //! hands column buffers over by reference, so this is encoding alone, no copy, no file).
 //!
 //! Two groups over the same work: `write_bytes` (throughput = the batch's in-memory Arrow
-//! size, so MB/s) and `write_rows` (rows/s).
+//! size, so MB/s) and `write_rows` (rows/s). A third, `read_rows`, reads a stream of such
+//! batches back with arrow's `StreamReader` from memory, per compression: the cost forwarding
+//! pays per row when it catches up from the files (decompression dominates it).
 
 #[path = "../tests/arrow_support/mod.rs"]
 mod arrow_support;
@@ -19,6 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use arrow_array::RecordBatch;
+use arrow_ipc::CompressionType;
+use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use otlp_arrow::arrow::files::RetentionPolicy;
@@ -32,9 +36,10 @@ use arrow_support::{TempDir, trace_batch};
 const ROWS: usize = 8192;
 const ATTRS: usize = 8;
 
-fn writer(dir: &TempDir, compression: Compression, sync: SyncPolicy) -> SignalWriter {
+fn writer(dir: &TempDir, compression: Compression, level: i32, sync: SyncPolicy) -> SignalWriter {
     let options = WriterOptions {
         compression,
+        zstd_level: level,
         sync,
         // Keeps the bench's disk use bounded; deletion cost is part of the steady state.
         retention: RetentionPolicy {
@@ -97,26 +102,46 @@ fn bench_group(c: &mut Criterion, name: &str, throughput: Throughput, batch: &Re
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(3));
     let now = SystemTime::now();
-    for (id, compression, sync) in [
+    for (id, compression, level, sync) in [
         (
             "0-otlp-arrow-uncompressed",
             Compression::None,
+            1,
             SyncPolicy::OnFinalize,
         ),
         (
-            "1-otlp-arrow-zstd",
+            "1-otlp-arrow-zstd-1",
             Compression::Zstd,
+            1,
             SyncPolicy::OnFinalize,
         ),
-        ("2-otlp-arrow-lz4", Compression::Lz4, SyncPolicy::OnFinalize),
+        (
+            "1-otlp-arrow-zstd-3",
+            Compression::Zstd,
+            3,
+            SyncPolicy::OnFinalize,
+        ),
+        (
+            "1-otlp-arrow-zstd-minus-1",
+            Compression::Zstd,
+            -1,
+            SyncPolicy::OnFinalize,
+        ),
+        (
+            "2-otlp-arrow-lz4",
+            Compression::Lz4,
+            1,
+            SyncPolicy::OnFinalize,
+        ),
         (
             "3-otlp-arrow-uncompressed-no-fsync",
             Compression::None,
+            1,
             SyncPolicy::Never,
         ),
     ] {
         let dir = TempDir::new("bench-write");
-        let mut w = writer(&dir, compression, sync);
+        let mut w = writer(&dir, compression, level, sync);
         g.bench_function(id, |b| b.iter(|| w.write(black_box(batch), now).unwrap()));
         w.close(now).unwrap();
     }
@@ -141,11 +166,61 @@ fn bench_group(c: &mut Criterion, name: &str, throughput: Throughput, batch: &Re
     g.finish();
 }
 
+/// `batches` as one IPC stream in memory, compressed as asked (arrow's own writer, the same
+/// options `SignalWriter` uses).
+fn stream(batches: &[RecordBatch], compression: Option<CompressionType>, level: i32) -> Vec<u8> {
+    let options = IpcWriteOptions::default()
+        .try_with_compression(compression)
+        .and_then(|o| {
+            o.try_with_compression_level(
+                (compression == Some(CompressionType::ZSTD)).then_some(level),
+            )
+        })
+        .unwrap();
+    let mut out = Vec::new();
+    let mut w = StreamWriter::try_new_with_options(&mut out, &schema::traces(), options).unwrap();
+    for b in batches {
+        w.write(b).unwrap();
+    }
+    w.finish().unwrap();
+    drop(w);
+    out
+}
+
+fn read(c: &mut Criterion) {
+    const BATCHES: usize = 4;
+    let batches: Vec<RecordBatch> = (0..BATCHES)
+        .map(|i| trace_batch(ROWS, ATTRS, (i * ROWS) as u64))
+        .collect();
+    let mut g = c.benchmark_group("read_rows");
+    g.throughput(Throughput::Elements((BATCHES * ROWS) as u64));
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(3));
+    for (id, compression, level) in [
+        ("0-uncompressed", None, 1),
+        ("1-zstd-1", Some(CompressionType::ZSTD), 1),
+        ("1-zstd-3", Some(CompressionType::ZSTD), 3),
+        ("1-zstd-minus-1", Some(CompressionType::ZSTD), -1),
+        ("2-lz4", Some(CompressionType::LZ4_FRAME), 1),
+    ] {
+        let bytes = stream(&batches, compression, level);
+        g.bench_function(id, |b| {
+            b.iter(|| {
+                let r = StreamReader::try_new(black_box(bytes.as_slice()), None).unwrap();
+                r.map(|b| b.unwrap().num_rows()).sum::<usize>()
+            })
+        });
+    }
+    g.finish();
+}
+
 fn write(c: &mut Criterion) {
     let batch = trace_batch(ROWS, ATTRS, 0);
     let bytes = batch.get_array_memory_size() as u64;
     bench_group(c, "write_bytes", Throughput::Bytes(bytes), &batch);
     bench_group(c, "write_rows", Throughput::Elements(ROWS as u64), &batch);
+    read(c);
 }
 
 criterion_group!(benches, write);

@@ -34,7 +34,7 @@ const CHILD_MAX_BATCHES: u64 = 5000;
 fn options(sync: SyncPolicy) -> WriterOptions {
     WriterOptions {
         // Small files, so the child rotates often and dies with finalized files around.
-        max_file_bytes: 1 << 20,
+        max_file_bytes: 256 << 10,
         sync,
         ..WriterOptions::default()
     }

@@ -41,6 +41,7 @@ fn opts() -> WriterOptions {
         max_file_age: Duration::from_secs(3600 * 24 * 365),
         retention: RetentionPolicy::default(),
         compression: Compression::None,
+        zstd_level: 1,
         sync: SyncPolicy::Never,
     }
 }
@@ -280,12 +281,20 @@ fn compression_round_trips() {
         .map(|i| trace_batch(200 + i * 37, 8, i as u64 * 1000))
         .collect();
     let mut sizes = Vec::new();
-    for compression in [Compression::None, Compression::Zstd, Compression::Lz4] {
+    let cases = [
+        (Compression::None, 1),
+        (Compression::Zstd, 1),
+        (Compression::Lz4, 1),
+        (Compression::Zstd, -50),
+        (Compression::Zstd, 19),
+    ];
+    for (compression, zstd_level) in cases {
         let tmp = TempDir::new("compress");
         let (mut w, _) = open(
             tmp.path(),
             WriterOptions {
                 compression,
+                zstd_level,
                 ..opts()
             },
         );
@@ -306,7 +315,7 @@ fn compression_round_trips() {
             .iter()
             .map(|b| RecordBatch::try_new(schema::traces(), b.columns().to_vec()).unwrap())
             .collect();
-        assert_eq!(back, batches, "{compression:?}");
+        assert_eq!(back, batches, "{compression:?} {zstd_level}");
         if let Some(rows) = pyarrow_rows(path.parent().unwrap()) {
             assert_eq!(rows, back.iter().map(|b| b.num_rows() as u64).sum::<u64>());
         }
@@ -315,6 +324,11 @@ fn compression_round_trips() {
     assert!(
         sizes[1] < sizes[0] && sizes[2] < sizes[0],
         "compressed {sizes:?}"
+    );
+    // The level is applied: a fast level writes larger files than a strong one.
+    assert!(
+        sizes[4] < sizes[1] && sizes[1] < sizes[3],
+        "zstd levels {sizes:?}"
     );
 }
 

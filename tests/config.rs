@@ -60,7 +60,8 @@ fn defaults_follow_the_contract() {
     assert_eq!(c.storage.max_file_age, Duration::from_secs(300));
     assert_eq!(c.storage.retention, Duration::from_secs(7 * 86_400));
     assert_eq!(c.storage.max_total_bytes, 1 << 30);
-    assert_eq!(c.storage.compression, Compression::Lz4);
+    assert_eq!(c.storage.compression, Compression::Zstd);
+    assert_eq!(c.storage.zstd_level, 1);
     assert_eq!(c.storage.fsync, Fsync::OnFinalize);
     assert_eq!(c.shutdown.deadline, Duration::from_secs(10));
     assert_eq!(
@@ -645,6 +646,14 @@ fn each_validation_error_names_key_and_allowed_values() {
             &["storage.max_batch_rows = 0", "1 to 1048576"],
         ),
         (
+            "[storage]\nzstd_level = 23\n",
+            &["storage.zstd_level = 23", "-131072 (fastest) to 22"],
+        ),
+        (
+            "[storage]\nzstd_level = -131073\n",
+            &["storage.zstd_level = -131073", "-131072 (fastest) to 22"],
+        ),
+        (
             "[storage]\nflush_interval = \"0ms\"\n",
             &["storage.flush_interval", "greater than zero"],
         ),
@@ -929,14 +938,14 @@ fn every_settable_key_has_a_working_variable() {
 #[test]
 fn empty_env_value_resets_to_default() {
     let mut c = parse(
-        "[storage]\ncompression = \"zstd\"\n[receiver.tls]\ncert_path = \"c\"\nkey_path = \"k\"\n",
+        "[storage]\ncompression = \"lz4\"\n[receiver.tls]\ncert_path = \"c\"\nkey_path = \"k\"\n",
     );
     c.apply_env([
         ("OTLP_ARROW_STORAGE_COMPRESSION", ""),
         ("OTLP_ARROW_RECEIVER_TLS_CERT_PATH", ""),
     ])
     .unwrap();
-    assert_eq!(c.storage.compression, Compression::Lz4);
+    assert_eq!(c.storage.compression, Compression::Zstd);
     assert_eq!(c.receiver.tls.cert_path, None);
     assert!(c.receiver.tls.key_path.is_some());
 }

@@ -23,6 +23,7 @@
 //! | `serve-inproc` | the in-process stand-in for `otlp-arrow serve` (same flags) until SIGTERM |
 //! | `forward-throughput` | forwarding throughput (catch-up from files) vs the `opentelemetry-otlp` span exporter ([`throughput`] module) |
 //! | `forward-outage` | a forwarding service under steady load while its upstream is down for a while ([`outage`] module) |
+//! | `codecs` | size, write and read CPU of each storage compression on stored rows ([`codecs`] module) |
 //!
 //! Everything listens on 127.0.0.1 only, on free ports; every run is bounded in time.
 //!
@@ -33,6 +34,7 @@
 
 mod args;
 mod client;
+mod codecs;
 mod inproc;
 mod outage;
 mod procstat;
@@ -78,6 +80,8 @@ usage: otlp-arrow-load MODE [--flag value]...
                    --upstream serve|sink|discard (serve)  --path catchup|live (catchup)
                    --compression none|gzip (none, both senders' requests)
                    --storage lz4|zstd|none (server default)  --keep false (the temp dir)
+  codecs         size, write and read-back CPU per storage compression, on the rows of the
+                   .arrow files in --dir DIR (a signal directory)   --rounds 5
 ";
 
 fn main() -> ExitCode {
@@ -93,6 +97,7 @@ fn main() -> ExitCode {
         "serve-inproc" => inproc::main(rest).map(|()| true),
         "forward-outage" => outage::main(rest),
         "forward-throughput" => throughput::main(rest),
+        "codecs" => codecs::main(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(true)

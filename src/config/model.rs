@@ -232,6 +232,9 @@ pub struct StorageConfig {
     pub max_total_bytes: u64,
     /// Arrow IPC body compression.
     pub compression: Compression,
+    /// Zstandard level when `compression` is `zstd`: 1 (the default) to 22 trade write speed
+    /// for size; negative levels (down to -131072) write faster and larger. Ignored otherwise.
+    pub zstd_level: i32,
     /// When files are fsync'ed.
     pub fsync: Fsync,
 }
@@ -245,7 +248,8 @@ impl Default for StorageConfig {
             max_file_age: Duration::from_secs(5 * 60),
             retention: Duration::from_secs(7 * 86_400),
             max_total_bytes: GIB,
-            compression: Compression::Lz4,
+            compression: Compression::Zstd,
+            zstd_level: 1,
             fsync: Fsync::OnFinalize,
         }
     }
@@ -257,11 +261,12 @@ impl Default for StorageConfig {
 pub enum Compression {
     /// Uncompressed: readable by every Arrow implementation.
     None,
-    /// ZSTD frames (pyarrow, polars, DataFusion read them).
-    Zstd,
-    /// LZ4 frames (the default: pyarrow, polars, DuckDB via pyarrow, arrow-rs and DataFusion
-    /// read them; a quarter of the bytes and of the write cost of `none`).
+    /// Zstandard frames at `zstd_level` (the default: pyarrow, polars, DuckDB via pyarrow,
+    /// arrow-rs and DataFusion read them; a tenth of the bytes of `none`, and read back about
+    /// 3x faster than `lz4`, which matters when forwarding catches up from the files).
     #[default]
+    Zstd,
+    /// LZ4 frames (the same readers; cheapest to write, larger files, slow to read back).
     Lz4,
 }
 

@@ -199,6 +199,14 @@ impl Config {
             64 * GIB,
         )?;
         positive("storage.max_file_age", s.max_file_age)?;
+        // zstd's own bounds (ZSTD_minCLevel, ZSTD_maxCLevel); arrow-ipc checks the same.
+        if !(-(1 << 17)..=22).contains(&s.zstd_level) {
+            return Err(ConfigError::invalid(
+                "storage.zstd_level",
+                s.zstd_level,
+                "expected a zstd level from -131072 (fastest) to 22 (smallest)",
+            ));
+        }
         if s.max_total_bytes != 0 && s.max_total_bytes < s.max_file_bytes {
             return Err(ConfigError::invalid(
                 "storage.max_total_bytes",

@@ -157,6 +157,7 @@ pub fn writer_options(config: &Config) -> WriterOptions {
             config::Compression::Zstd => Compression::Zstd,
             config::Compression::Lz4 => Compression::Lz4,
         },
+        zstd_level: s.zstd_level,
         sync: match s.fsync {
             config::Fsync::Never => SyncPolicy::Never,
             config::Fsync::OnFinalize => SyncPolicy::OnFinalize,

@@ -28,6 +28,7 @@ fn opts(sync: SyncPolicy) -> WriterOptions {
         max_file_age: Duration::from_secs(1 << 30),
         retention: RetentionPolicy::default(),
         compression: Compression::None,
+        zstd_level: 1,
         sync,
     }
 }

@@ -37,7 +37,9 @@ const CODECS: [(&str, Option<CompressionType>, Option<i32>); 7] = [
 
 pub(crate) fn main(words: &[String]) -> Result<bool, String> {
     let mut a = Args::parse(words)?;
-    let dir = a.take("dir").ok_or("--dir DIR (a signal directory) is required")?;
+    let dir = a
+        .take("dir")
+        .ok_or("--dir DIR (a signal directory) is required")?;
     let rounds = a.parsed("rounds", 5usize)?.max(1);
     a.finish()?;
     let batches = read_dir(Path::new(&dir))?;
@@ -46,7 +48,10 @@ pub(crate) fn main(words: &[String]) -> Result<bool, String> {
         return Err(format!("no rows in the .arrow files of {dir}"));
     }
     let schema = batches[0].schema();
-    println!("{} batches, {rows} rows from {dir}; {rounds} rounds", batches.len());
+    println!(
+        "{} batches, {rows} rows from {dir}; {rounds} rounds",
+        batches.len()
+    );
     // samples[codec] = (bytes, write CPU, read CPU) per round
     let mut samples: Vec<(usize, Vec<Duration>, Vec<Duration>)> =
         CODECS.iter().map(|_| (0, Vec::new(), Vec::new())).collect();

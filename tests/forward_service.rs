@@ -174,6 +174,19 @@ fn everything_sent_to_the_first_service_is_stored_by_the_second() {
     };
     assert_eq!(acked("traces"), 2000, "{page}");
     assert_eq!(acked("logs"), 20, "{page}");
+    // Requests and items by path: every span went in some request, none is empty.
+    let by_path = |family: &str, path: &str| {
+        labelled(
+            &page,
+            family,
+            &["signal=\"traces\"", &format!("path=\"{path}\"")],
+        )
+    };
+    let requests = by_path("otlp_arrow_forward_signal_requests_total", "live")
+        + by_path("otlp_arrow_forward_signal_requests_total", "catchup");
+    let sent = by_path("otlp_arrow_forward_signal_items_sent_total", "live")
+        + by_path("otlp_arrow_forward_signal_items_sent_total", "catchup");
+    assert!(sent >= 2000 && (1..=sent).contains(&requests), "{page}");
     assert!(page.contains("otlp_arrow_forward_breaker_state"), "{page}");
 
     stop_ok(first);

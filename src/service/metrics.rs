@@ -39,6 +39,7 @@
 //!
 //! | family | type | extra labels | meaning |
 //! |---|---|---|---|
+//! | `otlp_arrow_forward_signal_requests_total` | counter | `path` (`live`, `catchup`) | requests handed to the transport (items sent / requests = the average request size) |
 //! | `otlp_arrow_forward_signal_items_sent_total` | counter | `path` (`live`, `catchup`) | items handed to the transport |
 //! | `otlp_arrow_forward_signal_items_acked_total` | counter | `path` (`all`, `catchup`) | items the endpoint acknowledged |
 //! | `otlp_arrow_forward_signal_items_not_sent_total` | counter | `reason` (`rejected`, `dropped`, `missing`, `retention`) | items that will never be sent: partial-success rejections, non-retryable errors, rows no file holds, rows retention deleted first |
@@ -399,7 +400,17 @@ fn render_forward(p: &mut Page, lanes: &[ForwardLaneStats]) {
         &'static str,
         &'static [(&'static str, Get)],
     );
-    let labelled: [Labelled; 3] = [
+    let labelled: [Labelled; 4] = [
+        (
+            "forward_signal_requests_total",
+            "counter",
+            "Requests handed to the transport, by path (live from the drain, catchup from the files).",
+            "path",
+            &[
+                ("live", |s| s.live_requests),
+                ("catchup", |s| s.catchup_requests),
+            ],
+        ),
         (
             "forward_signal_items_sent_total",
             "counter",

@@ -61,7 +61,7 @@ fn defaults_follow_the_contract() {
     assert_eq!(c.storage.retention, Duration::from_secs(7 * 86_400));
     assert_eq!(c.storage.max_total_bytes, 1 << 30);
     assert_eq!(c.storage.compression, Compression::Zstd);
-    assert_eq!(c.storage.zstd_level, 1);
+    assert_eq!(c.storage.zstd_level, -1);
     assert_eq!(c.storage.fsync, Fsync::OnFinalize);
     assert_eq!(c.shutdown.deadline, Duration::from_secs(10));
     assert_eq!(

@@ -29,8 +29,8 @@ const CODECS: [(&str, Option<CompressionType>, Option<i32>); 7] = [
     ("none", None, None),
     ("lz4", Some(CompressionType::LZ4_FRAME), None),
     ("zstd 3", Some(CompressionType::ZSTD), Some(3)),
-    ("zstd 1 (default)", Some(CompressionType::ZSTD), Some(1)),
-    ("zstd -1", Some(CompressionType::ZSTD), Some(-1)),
+    ("zstd 1", Some(CompressionType::ZSTD), Some(1)),
+    ("zstd -1 (default)", Some(CompressionType::ZSTD), Some(-1)),
     ("zstd -3", Some(CompressionType::ZSTD), Some(-3)),
     ("zstd -5", Some(CompressionType::ZSTD), Some(-5)),
 ];

@@ -5,45 +5,28 @@
 //!
 //! Nothing waits for a fixed time: conditions are polled with a deadline.
 
+#[path = "arrow_support/mod.rs"]
+mod arrow_support;
 #[path = "forward_support/mod.rs"]
 mod forward_support;
+#[path = "ring_support/mod.rs"]
+mod ring_support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use arrow_support::TempDir;
 use forward_support::{Reply, Upstream};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use otlp_arrow::arrow::schema;
 use otlp_arrow::config::{Config, ForwardEndpoint, ForwardProtocol};
 use otlp_arrow::otlp::forward::{BreakerEvent, BreakerState, DropReason};
 use otlp_arrow::pipeline::{Pipeline, PipelineHooks};
 use otlp_arrow::ring::Ring;
 use otlp_arrow::signal::Signal;
-use otlp_arrow::wire::encode::{
-    AnyValue, Encode, KeyValue, Part, Resource, ResourceSpans, Scope, Span, SpanKind,
-};
 use prost::Message;
-
-struct TempDir(std::path::PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!(
-            "otlp-arrow-fwdpipe-{tag}-{}-{n}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 const MAX_ITEMS: u32 = 50;
 const MAX_IN_FLIGHT: u32 = 2;
@@ -73,43 +56,10 @@ fn config(dir: &Path, url: &str) -> Config {
     c
 }
 
-const RES: [KeyValue<'static>; 1] = [KeyValue::new("service.name", AnyValue::String("fwd"))];
-
 /// Writes spans `first..first + n` (span id = index + 1, big endian), 5 per record.
 fn write_spans(ring: &Ring, first: u64, n: u64) {
-    let mut i = first;
-    while i < first + n {
-        let spans: Vec<Span<'_>> = (i..(i + 5).min(first + n))
-            .map(|k| Span {
-                trace_id: [7; 16],
-                span_id: (k + 1).to_be_bytes(),
-                name: "op",
-                kind: SpanKind::Internal,
-                start_time_unix_nano: k,
-                end_time_unix_nano: k + 1,
-                ..Span::default()
-            })
-            .collect();
-        let record = ResourceSpans {
-            resource: Part::View(Resource {
-                attributes: &RES[..],
-                dropped_attributes_count: 0,
-            }),
-            scope: Part::View(Scope {
-                name: "fwd",
-                ..Scope::default()
-            }),
-            spans: &spans,
-            ..ResourceSpans::default()
-        };
-        let mut claim = ring
-            .producer()
-            .try_claim(Signal::Traces.record_kind(), record.encoded_len())
-            .expect("the ring has room (the test writes little)");
-        record.encode_exact(claim.payload_mut()).unwrap();
-        claim.commit();
-        i += spans.len() as u64;
-    }
+    ring_support::write_spans(ring, first, n, 5, "fwd", &[], |_| {})
+        .expect("the ring has room (the test writes little)");
 }
 
 /// Span ids (as indexes) of every trace request the upstream received, in arrival order.
@@ -166,7 +116,7 @@ fn an_upstream_outage_loses_nothing_and_duplicates_stay_bounded() {
             Arc::new(move |e| events.lock().unwrap().push(e))
         }),
     };
-    let p = Pipeline::start_with(&config(&dir.0, &up.url()), hooks).unwrap();
+    let p = Pipeline::start_with(&config(&dir.path(), &up.url()), hooks).unwrap();
     let ring = p.ring(Signal::Traces).clone();
 
     // Healthy: live forwarding.
@@ -237,7 +187,7 @@ fn a_non_retryable_answer_drops_only_the_request_it_concerns() {
     let up = rt.block_on(Upstream::start());
     up.push(Reply::grpc(tonic::Code::InvalidArgument, "no thanks"));
     let dir = TempDir::new("drop");
-    let p = Pipeline::start(&config(&dir.0, &up.url())).unwrap();
+    let p = Pipeline::start(&config(&dir.path(), &up.url())).unwrap();
     let ring = p.ring(Signal::Traces).clone();
     write_spans(&ring, 0, 500);
     eventually("the cursor reaches the end", || {
@@ -271,7 +221,7 @@ fn a_restarted_pipeline_resumes_at_its_cursor() {
     let mut up = rt.block_on(Upstream::start());
     let dir = TempDir::new("resume");
     {
-        let p = Pipeline::start(&config(&dir.0, &up.url())).unwrap();
+        let p = Pipeline::start(&config(&dir.path(), &up.url())).unwrap();
         write_spans(p.ring(Signal::Traces), 0, 300);
         eventually("300 spans upstream", || counts(&up).len() == 300);
         // Down before the rest is written: the pipeline stops with it unsent.
@@ -282,7 +232,7 @@ fn a_restarted_pipeline_resumes_at_its_cursor() {
         assert!(report.forward[0].cursor < 700);
     }
     rt.block_on(up.restart());
-    let p = Pipeline::start(&config(&dir.0, &up.url())).unwrap();
+    let p = Pipeline::start(&config(&dir.path(), &up.url())).unwrap();
     eventually("every span upstream after the restart", || {
         counts(&up).len() == 700
     });
@@ -310,7 +260,7 @@ fn files_deleted_for_max_total_bytes_before_forwarding_are_counted_as_lost() {
     let url = up.url();
     rt.block_on(up.stop());
     let dir = TempDir::new("retention");
-    let mut c = config(&dir.0, &url);
+    let mut c = config(&dir.path(), &url);
     // Tiny files and a tiny disk budget: retention must delete files nobody forwarded yet.
     c.storage.max_file_bytes = 16 << 10;
     c.storage.max_total_bytes = 64 << 10;

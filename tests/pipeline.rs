@@ -1,6 +1,8 @@
 //! End to end through the storage path: records encoded into the rings -> drain threads ->
 //! Arrow IPC files, with flush, batch cutting by time, shutdown, and write failures.
 
+#[path = "ring_support/mod.rs"]
+mod ring_support;
 #[path = "arrow_support/mod.rs"]
 mod support;
 
@@ -22,7 +24,7 @@ use otlp_arrow::ring::{Ring, WriteError};
 use otlp_arrow::signal::Signal;
 use otlp_arrow::wire::encode::{
     AnyValue, Encode, KeyValue, LogRecord, Metric, MetricData, NumberDataPoint, NumberValue, Part,
-    Resource, ResourceLogs, ResourceMetrics, ResourceSpans, Scope, SeverityNumber, Span, SpanKind,
+    Resource, ResourceLogs, ResourceMetrics, Scope, SeverityNumber,
 };
 use support::TempDir;
 
@@ -41,6 +43,8 @@ fn config(dir: &Path) -> Config {
 
 const RES: [KeyValue<'static>; 1] = [KeyValue::new("service.name", AnyValue::String("e2e"))];
 
+const ATTRS: [KeyValue<'static>; 1] = [KeyValue::new("http.method", AnyValue::String("GET"))];
+
 /// Writes spans `first..first + n` (span id = index + 1, big endian), 5 per record.
 fn write_spans(ring: &Ring, first: u64, n: u64) -> Result<(), WriteError> {
     write_spans_per(ring, first, n, 5, |_| {})
@@ -53,47 +57,9 @@ fn write_spans_per(
     first: u64,
     n: u64,
     per: u64,
-    mut seen: impl FnMut(&[u8]),
+    seen: impl FnMut(&[u8]),
 ) -> Result<(), WriteError> {
-    let attrs = [KeyValue::new("http.method", AnyValue::String("GET"))];
-    let mut i = first;
-    while i < first + n || per == 0 {
-        let spans: Vec<Span<'_>> = (i..(i + per).min(first + n))
-            .map(|k| Span {
-                trace_id: [7; 16],
-                span_id: (k + 1).to_be_bytes(),
-                name: "op",
-                kind: SpanKind::Internal,
-                start_time_unix_nano: k,
-                end_time_unix_nano: k + 1,
-                attributes: &attrs[..],
-                ..Span::default()
-            })
-            .collect();
-        let record = ResourceSpans {
-            resource: Part::View(Resource {
-                attributes: &RES[..],
-                dropped_attributes_count: 0,
-            }),
-            scope: Part::View(Scope {
-                name: "e2e",
-                ..Scope::default()
-            }),
-            spans: &spans,
-            ..ResourceSpans::default()
-        };
-        let mut claim = ring
-            .producer()
-            .try_claim(Signal::Traces.record_kind(), record.encoded_len())?;
-        record.encode_exact(claim.payload_mut()).unwrap();
-        seen(claim.payload_mut());
-        claim.commit();
-        i += spans.len() as u64;
-        if per == 0 {
-            break;
-        }
-    }
-    Ok(())
+    ring_support::write_spans(ring, first, n, per, "e2e", &ATTRS, seen)
 }
 
 fn write_gauge(ring: &Ring, points: usize) {

@@ -116,7 +116,7 @@ fn an_upstream_outage_loses_nothing_and_duplicates_stay_bounded() {
             Arc::new(move |e| events.lock().unwrap().push(e))
         }),
     };
-    let p = Pipeline::start_with(&config(&dir.path(), &up.url()), hooks).unwrap();
+    let p = Pipeline::start_with(&config(dir.path(), &up.url()), hooks).unwrap();
     let ring = p.ring(Signal::Traces).clone();
 
     // Healthy: live forwarding.
@@ -187,7 +187,7 @@ fn a_non_retryable_answer_drops_only_the_request_it_concerns() {
     let up = rt.block_on(Upstream::start());
     up.push(Reply::grpc(tonic::Code::InvalidArgument, "no thanks"));
     let dir = TempDir::new("drop");
-    let p = Pipeline::start(&config(&dir.path(), &up.url())).unwrap();
+    let p = Pipeline::start(&config(dir.path(), &up.url())).unwrap();
     let ring = p.ring(Signal::Traces).clone();
     write_spans(&ring, 0, 500);
     eventually("the cursor reaches the end", || {
@@ -221,7 +221,7 @@ fn a_restarted_pipeline_resumes_at_its_cursor() {
     let mut up = rt.block_on(Upstream::start());
     let dir = TempDir::new("resume");
     {
-        let p = Pipeline::start(&config(&dir.path(), &up.url())).unwrap();
+        let p = Pipeline::start(&config(dir.path(), &up.url())).unwrap();
         write_spans(p.ring(Signal::Traces), 0, 300);
         eventually("300 spans upstream", || counts(&up).len() == 300);
         // Down before the rest is written: the pipeline stops with it unsent.
@@ -232,7 +232,7 @@ fn a_restarted_pipeline_resumes_at_its_cursor() {
         assert!(report.forward[0].cursor < 700);
     }
     rt.block_on(up.restart());
-    let p = Pipeline::start(&config(&dir.path(), &up.url())).unwrap();
+    let p = Pipeline::start(&config(dir.path(), &up.url())).unwrap();
     eventually("every span upstream after the restart", || {
         counts(&up).len() == 700
     });
@@ -260,7 +260,7 @@ fn files_deleted_for_max_total_bytes_before_forwarding_are_counted_as_lost() {
     let url = up.url();
     rt.block_on(up.stop());
     let dir = TempDir::new("retention");
-    let mut c = config(&dir.path(), &url);
+    let mut c = config(dir.path(), &url);
     // Tiny files and a tiny disk budget: retention must delete files nobody forwarded yet.
     c.storage.max_file_bytes = 16 << 10;
     c.storage.max_total_bytes = 64 << 10;

@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use arrow_array::RecordBatch;
-use arrow_ipc::CompressionType;
 use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -166,17 +165,9 @@ fn bench_group(c: &mut Criterion, name: &str, throughput: Throughput, batch: &Re
     g.finish();
 }
 
-/// `batches` as one IPC stream in memory, compressed as asked (arrow's own writer, the same
-/// options `SignalWriter` uses).
-fn stream(batches: &[RecordBatch], compression: Option<CompressionType>, level: i32) -> Vec<u8> {
-    let options = IpcWriteOptions::default()
-        .try_with_compression(compression)
-        .and_then(|o| {
-            o.try_with_compression_level(
-                (compression == Some(CompressionType::ZSTD)).then_some(level),
-            )
-        })
-        .unwrap();
+/// `batches` as one IPC stream in memory, compressed with the options `SignalWriter` uses.
+fn stream(batches: &[RecordBatch], compression: Compression, level: i32) -> Vec<u8> {
+    let options = compression.ipc_write_options(level).unwrap();
     let mut out = Vec::new();
     let mut w = StreamWriter::try_new_with_options(&mut out, &schema::traces(), options).unwrap();
     for b in batches {
@@ -198,11 +189,11 @@ fn read(c: &mut Criterion) {
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(3));
     for (id, compression, level) in [
-        ("0-uncompressed", None, 1),
-        ("1-zstd-1", Some(CompressionType::ZSTD), 1),
-        ("1-zstd-3", Some(CompressionType::ZSTD), 3),
-        ("1-zstd-minus-1", Some(CompressionType::ZSTD), -1),
-        ("2-lz4", Some(CompressionType::LZ4_FRAME), 1),
+        ("0-uncompressed", Compression::None, 1),
+        ("1-zstd-1", Compression::Zstd, 1),
+        ("1-zstd-3", Compression::Zstd, 3),
+        ("1-zstd-minus-1", Compression::Zstd, -1),
+        ("2-lz4", Compression::Lz4, 1),
     ] {
         let bytes = stream(&batches, compression, level);
         g.bench_function(id, |b| {

@@ -2,7 +2,8 @@
 //!
 //! Reads every `.arrow` file of a signal directory (for instance a backlog kept by
 //! `forward-throughput --keep true`), then, per round and per codec, encodes all its batches
-//! into one IPC stream in memory with arrow-ipc (the options `SignalWriter` uses) and reads the
+//! into one IPC stream in memory with arrow-ipc (`Compression::ipc_write_options`, what
+//! `SignalWriter` uses) and reads the
 //! stream back with `StreamReader` (what forwarding catch-up does per row). It reports the
 //! stream's size and the CPU time of this thread for each direction, per million rows, as
 //! medians over the rounds. CPU time (not wall time) because the machine is shared: one thread
@@ -18,21 +19,22 @@ use std::path::Path;
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
-use arrow_ipc::CompressionType;
 use arrow_ipc::reader::StreamReader;
-use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
+use arrow_ipc::writer::StreamWriter;
+use otlp_arrow::arrow::writer::Compression;
 
 use crate::args::Args;
+use crate::procstat;
 
 /// (name, codec, zstd level)
-const CODECS: [(&str, Option<CompressionType>, Option<i32>); 7] = [
-    ("none", None, None),
-    ("lz4", Some(CompressionType::LZ4_FRAME), None),
-    ("zstd 3", Some(CompressionType::ZSTD), Some(3)),
-    ("zstd 1", Some(CompressionType::ZSTD), Some(1)),
-    ("zstd -1 (default)", Some(CompressionType::ZSTD), Some(-1)),
-    ("zstd -3", Some(CompressionType::ZSTD), Some(-3)),
-    ("zstd -5", Some(CompressionType::ZSTD), Some(-5)),
+const CODECS: [(&str, Compression, i32); 7] = [
+    ("none", Compression::None, 0),
+    ("lz4", Compression::Lz4, 0),
+    ("zstd 3", Compression::Zstd, 3),
+    ("zstd 1", Compression::Zstd, 1),
+    ("zstd -1 (default)", Compression::Zstd, -1),
+    ("zstd -3", Compression::Zstd, -3),
+    ("zstd -5", Compression::Zstd, -5),
 ];
 
 pub(crate) fn main(words: &[String]) -> Result<bool, String> {
@@ -57,11 +59,10 @@ pub(crate) fn main(words: &[String]) -> Result<bool, String> {
         CODECS.iter().map(|_| (0, Vec::new(), Vec::new())).collect();
     for _ in 0..rounds {
         for (i, (name, codec, level)) in CODECS.iter().enumerate() {
-            let options = IpcWriteOptions::default()
-                .try_with_compression(*codec)
-                .and_then(|o| o.try_with_compression_level(*level))
+            let options = codec
+                .ipc_write_options(*level)
                 .map_err(|e| format!("{name}: {e}"))?;
-            let start = thread_cpu()?;
+            let start = procstat::thread_cpu()?;
             let mut out = Vec::new();
             let mut w = StreamWriter::try_new_with_options(&mut out, &schema, options)
                 .map_err(|e| format!("{name}: {e}"))?;
@@ -70,13 +71,13 @@ pub(crate) fn main(words: &[String]) -> Result<bool, String> {
             }
             w.finish().map_err(|e| format!("{name}: {e}"))?;
             drop(w);
-            let written = thread_cpu()?;
+            let written = procstat::thread_cpu()?;
             let back: usize = StreamReader::try_new(Cursor::new(&out), None)
                 .map_err(|e| format!("{name}: {e}"))?
                 .map(|b| b.map(|b| b.num_rows()))
                 .sum::<Result<usize, _>>()
                 .map_err(|e| format!("{name}: {e}"))?;
-            let read = thread_cpu()?;
+            let read = procstat::thread_cpu()?;
             if back != rows {
                 return Err(format!("{name}: read back {back} rows of {rows}"));
             }
@@ -119,17 +120,6 @@ fn read_dir(dir: &Path) -> Result<Vec<RecordBatch>, String> {
         }
     }
     Ok(batches)
-}
-
-/// This thread's CPU time (`/proc/thread-self/schedstat`, first field, nanoseconds).
-fn thread_cpu() -> Result<Duration, String> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat")
-        .map_err(|e| format!("/proc/thread-self/schedstat: {e}"))?;
-    s.split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .map(Duration::from_nanos)
-        .ok_or_else(|| format!("unexpected schedstat {s:?}"))
 }
 
 fn median(v: &mut [Duration]) -> Duration {

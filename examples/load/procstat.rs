@@ -149,6 +149,17 @@ fn clock_ticks_per_sec() -> u64 {
     })
 }
 
+/// This thread's CPU time (`/proc/thread-self/schedstat`, first field, nanoseconds).
+pub(crate) fn thread_cpu() -> Result<Duration, String> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .map_err(|e| format!("/proc/thread-self/schedstat: {e}"))?;
+    s.split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .map(Duration::from_nanos)
+        .ok_or_else(|| format!("unexpected schedstat {s:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,7 +55,7 @@ use std::time::{Duration, SystemTime};
 use arrow_array::RecordBatch;
 use arrow_ipc::CompressionType;
 use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
-use arrow_schema::SchemaRef;
+use arrow_schema::{ArrowError, SchemaRef};
 
 pub use crate::arrow::files::{StorageError, StorageOp};
 pub use backoff::Backoff;
@@ -91,6 +91,18 @@ impl Compression {
             Compression::Zstd => Some(CompressionType::ZSTD),
             Compression::Lz4 => Some(CompressionType::LZ4_FRAME),
         }
+    }
+
+    /// The arrow-ipc write options [`SignalWriter`] uses for this codec: `zstd_level` applies
+    /// to [`Compression::Zstd`] only (arrow-ipc refuses a level for the others).
+    ///
+    /// # Errors
+    /// A zstd level outside zstd's range (-131072 to 22).
+    pub fn ipc_write_options(self, zstd_level: i32) -> Result<IpcWriteOptions, ArrowError> {
+        let level = (self == Compression::Zstd).then_some(zstd_level);
+        IpcWriteOptions::default()
+            .try_with_compression(self.ipc())?
+            .try_with_compression_level(level)
     }
 }
 
@@ -240,10 +252,9 @@ impl SignalWriter {
         stats: Arc<StorageStats>,
     ) -> Result<Self, StorageError> {
         let dir = signal_dir(output_dir, signal);
-        let level = (options.compression == Compression::Zstd).then_some(options.zstd_level);
-        let ipc = IpcWriteOptions::default()
-            .try_with_compression(options.compression.ipc())
-            .and_then(|o| o.try_with_compression_level(level))
+        let ipc = options
+            .compression
+            .ipc_write_options(options.zstd_level)
             .map_err(|e| StorageError::arrow(StorageOp::CreateFile, &dir, e))?;
         fs.create_dir_all(&dir)
             .map_err(|e| StorageError::io(StorageOp::CreateDir, &dir, e))?;
@@ -354,7 +365,7 @@ impl SignalWriter {
             return Err(StorageError::arrow(
                 StorageOp::WriteBatch,
                 &self.dir,
-                arrow_schema::ArrowError::InvalidArgumentError(format!(
+                ArrowError::InvalidArgumentError(format!(
                     "row {first_row} was already numbered (next is {})",
                     self.next_row
                 )),

@@ -560,3 +560,12 @@ fn a_first_batch_file_already_gone_needs_no_repair() {
     assert_eq!(fs.calls(Op::OpenRw), 0);
     assert!(!format!("{w:?}").contains("needs_recovery: true"));
 }
+
+#[test]
+fn ipc_write_options_apply_the_level_to_zstd_only() {
+    // Lz4 and None ignore the level, even one zstd refuses (arrow-ipc errors on any level there).
+    assert!(Compression::Lz4.ipc_write_options(99).is_ok());
+    assert!(Compression::None.ipc_write_options(99).is_ok());
+    assert!(Compression::Zstd.ipc_write_options(-1).is_ok());
+    assert!(Compression::Zstd.ipc_write_options(23).is_err());
+}

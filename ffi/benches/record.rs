@@ -1,6 +1,7 @@
 //! `otlp_arrow_record_span` through the rlib (the same code C calls) against the Rust
 //! OpenTelemetry SDK's span start + 8 attributes + end with a `BatchSpanProcessor` (its
-//! exporter discards batches, so only the SDK's own path is timed).
+//! exporter counts and discards batches, so only the SDK's own path is timed; the spans the
+//! processor dropped are printed after each SDK run).
 //!
 //! One span: a name and 8 attributes (4 strings, 2 ints, a double, a bool), ids, times.
 //! `1-thread` times one producer; `2-threads` times two producers recording at once
@@ -147,20 +148,27 @@ impl Drop for Handle {
     }
 }
 
+/// The SDK peer's exporter: counts the spans it is handed and discards them, so only the
+/// SDK's own path is timed and the spans its batch processor dropped can be counted.
 #[derive(Debug)]
-struct Discard;
+struct Discard(Arc<AtomicU64>);
 
 impl SpanExporter for Discard {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
         black_box(batch);
         Ok(())
     }
 }
 
-fn sdk() -> SdkTracerProvider {
-    SdkTracerProvider::builder()
-        .with_span_processor(BatchSpanProcessor::builder(Discard).build())
-        .build()
+/// A provider with a default `BatchSpanProcessor` (queue of 2048, batches of 512) over
+/// [`Discard`], and the count of spans exported through it.
+fn sdk() -> (SdkTracerProvider, Arc<AtomicU64>) {
+    let exported = Arc::new(AtomicU64::new(0));
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(BatchSpanProcessor::builder(Discard(exported.clone())).build())
+        .build();
+    (provider, exported)
 }
 
 fn sdk_span(tracer: &opentelemetry_sdk::trace::SdkTracer) {
@@ -277,17 +285,38 @@ fn bench(c: &mut Criterion) {
                 b.iter_custom(|iters| chunked(&lib, iters, |n| parallel(threads, n, op.clone())))
             }
         });
-        let provider = sdk();
+        let (provider, exported) = sdk();
         let tracer = Arc::new(provider.tracer("bench"));
+        // Spans ended, warm-up included: `parallel` runs `iters.div_ceil(threads)` per thread.
+        let mut ended = 0u64;
         g.bench_function(BenchmarkId::new("1-opentelemetry-sdk-batch", id), |b| {
             if threads == 1 {
-                b.iter(|| sdk_span(&tracer))
+                b.iter_custom(|iters| {
+                    ended += iters;
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        sdk_span(&tracer);
+                    }
+                    start.elapsed()
+                })
             } else {
                 let t = tracer.clone();
                 let op: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |_| sdk_span(&t));
-                b.iter_custom(|iters| parallel(threads, iters, op.clone()))
+                b.iter_custom(|iters| {
+                    ended += iters.div_ceil(threads as u64) * threads as u64;
+                    parallel(threads, iters, op.clone())
+                })
             }
         });
+        // What is still queued is exported by the flush; what is missing then was dropped
+        // (the processor drops a span when its queue is full).
+        let _ = provider.force_flush();
+        let exported = exported.load(Ordering::Relaxed);
+        println!(
+            "opentelemetry-sdk {id}: {ended} spans ended, {exported} exported, {} dropped ({:.1}%)",
+            ended.saturating_sub(exported),
+            100.0 * ended.saturating_sub(exported) as f64 / ended.max(1) as f64
+        );
         let _ = provider.shutdown();
     }
     g.finish();

@@ -86,23 +86,59 @@ impl Inner {
         self.max_record[lane(signal)]
     }
 
-    /// Claims a slot of `len` bytes in `signal`'s ring, per the full policy.
+    /// Whether a full ring is waited for (`ring.full_policy = "wait"`) rather than refused:
+    /// then claim with [`Self::claim_waiting`], otherwise with [`Self::claim_now`].
     #[inline(always)]
-    pub(crate) fn claim(&self, signal: Signal, len: usize) -> Result<Claim<'_>, Error> {
+    pub(crate) fn waits(&self) -> bool {
+        self.wait.is_some()
+    }
+
+    /// Claims a slot of `len` bytes in `signal`'s ring with the `wait` policy: waits up to
+    /// the configured timeout for room (without it, as [`Self::claim_now`]).
+    ///
+    /// Callers take it on a branch of their own, apart from [`Self::claim_now`]: merged,
+    /// the two results went through the stack (see there).
+    pub(crate) fn claim_waiting(
+        &self,
+        signal: Signal,
+        len: usize,
+    ) -> Result<Claim<'_>, WriteError> {
         let producer = self.pipeline.ring(signal).producer();
         let kind = signal.record_kind();
-        let claimed = match self.wait {
+        match self.wait {
             None => producer.try_claim(kind, len),
             Some(timeout) => producer.claim_timeout(kind, len, timeout),
-        };
-        claimed.map_err(|e| match e {
+        }
+    }
+
+    /// A claim that does not wait (the `reject` policy; the caller checked
+    /// [`Self::waits`]), with the ring's own one-byte error, which the caller maps with
+    /// [`Self::claim_error`] (a cold call).
+    ///
+    /// Why this shape: when the `Claim` was merged with the out-of-line waiting claim's
+    /// result, or moved out of a `Result` with the crate's larger `Error`, it went through a
+    /// stack slot and was read back with wider loads than its fields were stored with. Such loads cannot take the data from the pending stores; they wait until
+    /// every earlier store is done, including the record header's store to a ring line that
+    /// is not in the cache yet: ~15 ns per span (docs/BENCHMARKS.md).
+    #[inline(always)]
+    pub(crate) fn claim_now(&self, signal: Signal, len: usize) -> Result<Claim<'_>, WriteError> {
+        self.pipeline
+            .ring(signal)
+            .producer()
+            .try_claim(signal.record_kind(), len)
+    }
+
+    /// The error for a claim of `len` bytes that the ring refused with `e`.
+    #[cold]
+    pub(crate) fn claim_error(&self, signal: Signal, len: usize, e: WriteError) -> Error {
+        match e {
             WriteError::Full | WriteError::TimedOut => Error::Full(signal),
             WriteError::TooLarge => Error::TooLarge {
                 len,
                 max: self.max_record_len(signal),
             },
             WriteError::InvalidKind => Error::Invalid("internal: record kind"),
-        })
+        }
     }
 
     /// Counts a refused record (the ring counts `Full` and claims that were too large).

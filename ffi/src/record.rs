@@ -25,6 +25,7 @@
 
 use core::mem::MaybeUninit;
 
+use core_crate::ring::{Claim, WriteError};
 use core_crate::signal::Signal;
 use core_crate::wire::encode::{
     AggregationTemporality, Attributes, Buckets, Encode, EncodeError, Event,
@@ -208,7 +209,43 @@ fn write<R: Encode>(
     encode_exact: impl FnOnce(&R, &mut [u8]) -> Result<(), EncodeError>,
 ) -> Result<(), Error> {
     let len = record.encoded_len();
-    let mut claim = lib.claim(signal, len)?;
+    // Each policy's claim on its own branch, with the ring's small error (see
+    // `Inner::claim_now`).
+    if lib.waits() {
+        fill(
+            lib,
+            signal,
+            len,
+            lib.claim_waiting(signal, len),
+            record,
+            encode_exact,
+        )
+    } else {
+        fill(
+            lib,
+            signal,
+            len,
+            lib.claim_now(signal, len),
+            record,
+            encode_exact,
+        )
+    }
+}
+
+/// [`write`]'s encode and commit into the slot `claimed` (or the claim's error).
+#[inline(always)]
+fn fill<R: Encode>(
+    lib: &Inner,
+    signal: Signal,
+    len: usize,
+    claimed: Result<Claim<'_>, WriteError>,
+    record: &R,
+    encode_exact: impl FnOnce(&R, &mut [u8]) -> Result<(), EncodeError>,
+) -> Result<(), Error> {
+    let mut claim = match claimed {
+        Ok(claim) => claim,
+        Err(e) => return Err(lib.claim_error(signal, len, e)),
+    };
     // A failure here means the caller changed the memory during the call; the claim is
     // dropped, which turns it into padding.
     encode_exact(record, claim.payload_mut())
@@ -295,8 +332,10 @@ pub(crate) unsafe fn record_span(lib: &Inner, s: &otlp_arrow_span) -> Result<(),
     if lib.utf8 == Utf8::Reject && s.events_len == 0 && s.links_len == 0 {
         // The hot path; `None` (nothing done) for a span it does not take, errors included.
         // SAFETY: forwarded to the caller.
-        if let Some(r) = unsafe { crate::span_fast::record(lib, s) } {
-            return r;
+        match unsafe { crate::span_fast::record(lib, s) } {
+            crate::span_fast::Outcome::Recorded => return Ok(()),
+            crate::span_fast::Outcome::Refused(r) => return Err(r.error(lib)),
+            crate::span_fast::Outcome::Declined => {}
         }
     }
     let mut budget = Budget::new(lib.max_record_len(Signal::Traces), lib.utf8);

@@ -41,6 +41,7 @@
 use core::mem::MaybeUninit;
 use core::ptr;
 
+use core_crate::ring::WriteError;
 use core_crate::signal::Signal;
 use core_crate::wire::encode::{encode_key_value, key_value_len, varint_len as general_varint_len};
 
@@ -117,23 +118,69 @@ struct Plan<'a> {
     total: usize,
 }
 
-/// Records `s` through the hot path, or returns `None` (having done nothing) if the span is
-/// not one it takes; the caller then takes the general path.
+/// What [`record`] did. Small on purpose, and the crate's [`Error`] is built from it only
+/// on failure ([`Refused::error`], cold): on the usual path a `Result` with the larger
+/// `Error` was assembled through the stack in overlapping parts, and reading those back
+/// waited for the record's stores to the ring (see `Inner::claim_now`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Recorded and committed.
+    Recorded,
+    /// Not a span the hot path takes; nothing was done: take the general path.
+    Declined,
+    /// Refused; nothing was committed.
+    Refused(Refused),
+}
+
+/// Why the hot path refused a span it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// A copied key or string value is not UTF-8 (the field, as the general path names it).
+    InvalidUtf8(&'static str),
+    /// The ring refused a claim of this many bytes.
+    Claim(WriteError, usize),
+    /// A claimed slot of another length than planned (cannot happen).
+    SlotLength,
+}
+
+impl Refused {
+    /// The crate's error for this refusal.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn error(self, lib: &Inner) -> Error {
+        match self {
+            Refused::InvalidUtf8(field) => Error::InvalidUtf8(field),
+            Refused::Claim(e, len) => lib.claim_error(Signal::Traces, len, e),
+            Refused::SlotLength => Error::Invalid("internal: slot length"),
+        }
+    }
+}
+
+/// Records `s` through the hot path, or returns [`Outcome::Declined`] (having done nothing)
+/// if the span is not one it takes; the caller then takes the general path.
 ///
 /// # Safety
 /// `s` and everything it points to follow the [`crate::types`] contracts.
 #[inline(always)]
-pub(crate) unsafe fn record(lib: &Inner, s: &otlp_arrow_span) -> Option<Result<(), Error>> {
+pub(crate) unsafe fn record(lib: &Inner, s: &otlp_arrow_span) -> Outcome {
     let mut scratch = MaybeUninit::<[u8; SCRATCH_BYTES]>::uninit();
     let max = lib.max_record_len(Signal::Traces);
     // SAFETY: forwarded to the caller.
-    let plan = unsafe { plan(s, max, &lib.resources, &lib.scopes, &mut scratch) }?;
+    let Some(plan) = (unsafe { plan(s, max, &lib.resources, &lib.scopes, &mut scratch) }) else {
+        return Outcome::Declined;
+    };
     if plan.bits & HIGH_BITS != 0
         && let Err(field) = first_invalid_utf8(plan.entries)
     {
-        return Some(Err(Error::InvalidUtf8(field)));
+        return Outcome::Refused(Refused::InvalidUtf8(field));
     }
-    Some(write(lib, &plan))
+    if lib.waits() {
+        return write_waiting(lib, &plan);
+    }
+    match write(lib, &plan) {
+        Ok(()) => Outcome::Recorded,
+        Err(r) => Outcome::Refused(r),
+    }
 }
 
 /// Bytes of `v` as a varint: the crate's `varint_len` with the two-byte case (record and
@@ -312,21 +359,43 @@ unsafe fn plan<'a>(
     })
 }
 
-/// Claim, write, commit (see the [module docs](self)).
+/// Claim, write, commit (see the [module docs](self)), with the `reject` full policy.
 #[inline(always)]
-fn write(lib: &Inner, p: &Plan<'_>) -> Result<(), Error> {
-    let mut claim = lib.claim(Signal::Traces, p.total)?;
-    encode(p, claim.payload_mut())?;
+fn write(lib: &Inner, p: &Plan<'_>) -> Result<(), Refused> {
+    // See `Inner::claim_now` for why the claim is taken this way.
+    let mut claim = match lib.claim_now(Signal::Traces, p.total) {
+        Ok(claim) => claim,
+        Err(e) => return Err(Refused::Claim(e, p.total)),
+    };
+    if !encode(p, claim.payload_mut()) {
+        return Err(Refused::SlotLength);
+    }
     claim.commit();
     Ok(())
 }
 
+/// [`write`] with the `wait` full policy: out of line, so that its claim is never merged
+/// with the usual path's (see `Inner::claim_now`).
+#[cold]
+#[inline(never)]
+fn write_waiting(lib: &Inner, p: &Plan<'_>) -> Outcome {
+    let mut claim = match lib.claim_waiting(Signal::Traces, p.total) {
+        Ok(claim) => claim,
+        Err(e) => return Outcome::Refused(Refused::Claim(e, p.total)),
+    };
+    if !encode(p, claim.payload_mut()) {
+        return Outcome::Refused(Refused::SlotLength);
+    }
+    claim.commit();
+    Outcome::Recorded
+}
+
 /// Writes the planned record into `slot`, which must be exactly `p.total` bytes long (a
-/// claimed slot is; anything else is refused, nothing written).
+/// claimed slot is; anything else is refused, nothing written: `false`).
 #[inline(always)]
-fn encode(p: &Plan<'_>, slot: &mut [u8]) -> Result<(), Error> {
+fn encode(p: &Plan<'_>, slot: &mut [u8]) -> bool {
     if slot.len() != p.total {
-        return Err(Error::Invalid("internal: slot length"));
+        return false;
     }
     let start = slot.as_mut_ptr();
     // SAFETY: (whole block) `start` is a `p.total`-byte slot, and the stores write exactly
@@ -383,12 +452,12 @@ fn encode(p: &Plan<'_>, slot: &mut [u8]) -> Result<(), Error> {
         }
         debug_assert_eq!(o.offset_from(span_start) as usize, p.span_len);
         // `ScopeSpans.schema_url` and `ResourceSpans.schema_url` (field 3), framed at
-        // registration (empty when the URL is).
-        o = put_bytes(o, &p.scope.schema_url_field);
-        o = put_bytes(o, &p.resource.schema_url_field);
+        // registration (empty when the URL is, as it usually is).
+        o = put_opt_bytes(o, &p.scope.schema_url_field);
+        o = put_opt_bytes(o, &p.resource.schema_url_field);
         debug_assert_eq!(o.offset_from(start) as usize, p.total);
     }
-    Ok(())
+    true
 }
 
 /// Checks the attributes and writes their entries at `o`, within `room` bytes; returns the
@@ -406,28 +475,32 @@ fn encode(p: &Plan<'_>, slot: &mut [u8]) -> Result<(), Error> {
 unsafe fn encode_attributes(
     mut o: *mut u8,
     attrs: &[otlp_arrow_attribute],
-    mut room: usize,
+    room: usize,
 ) -> Option<(*mut u8, u64)> {
     let mut bits = 0u64;
+    let end = o as usize + room;
+    // While `o` is at or below this, the largest common-shape entry (2 + 127 bytes) fits:
+    // one compare per attribute instead of one per entry length.
+    let limit = end.saturating_sub(2 + 127);
     for a in attrs {
         let (kp, kl) = (a.key.ptr.cast::<u8>(), a.key.len);
         let d = &a.value.data;
         let t = a.value.type_;
         // The common shape: a key of 1..=127 bytes and an entry under 128 bytes, so every
         // length in it is one byte; sized with a few additions, written with plain stores.
-        // Tested type by type (strings first) rather than through a jump table: fewer
-        // instructions for the usual mix.
-        if kl.wrapping_sub(1) < 127 && !kp.is_null() {
+        // (The compiler turns the four type tests into a jump table; testing strings on
+        // their own first avoids it but measured no fewer instructions per span.)
+        if kl.wrapping_sub(1) < 127 && !kp.is_null() && o as usize <= limit {
             let key_part = kl + 2;
             // SAFETY: (whole block) the tag names the union member read; a string is read
             // only once its pointer is non-NULL (or its length 0) and its length is below
             // 128, and the caller guarantees it that many readable bytes. Each entry is
-            // written only after its length was checked against `room`.
+            // written only where `limit` leaves room for any entry of this shape.
             unsafe {
                 let n = if t == value_type::STRING {
                     let (vp, vl) = (d.string_value.ptr.cast::<u8>(), d.string_value.len);
                     let body = key_part.wrapping_add(4).wrapping_add(vl);
-                    if vl < 128 && body < 128 && 2 + body <= room && (vl == 0 || !vp.is_null()) {
+                    if vl < 128 && body < 128 && (vl == 0 || !vp.is_null()) {
                         let q = put(o, [ATTRIBUTE, body as u8, KV_KEY, kl as u8]);
                         let kb = copy_bits(q, kp, kl);
                         let q = put(
@@ -443,7 +516,7 @@ unsafe fn encode_attributes(
                     let v = d.int_value as u64;
                     let vlen = varint_len(v);
                     let body = key_part + 3 + vlen;
-                    if body < 128 && 2 + body <= room {
+                    if body < 128 {
                         let q = put(o, [ATTRIBUTE, body as u8, KV_KEY, kl as u8]);
                         bits |= copy_bits(q, kp, kl);
                         let q = put(q.add(kl), [KV_VALUE, (1 + vlen) as u8, INT_VALUE]);
@@ -454,7 +527,7 @@ unsafe fn encode_attributes(
                     }
                 } else if t == value_type::DOUBLE {
                     let body = key_part + 11;
-                    if body < 128 && 2 + body <= room {
+                    if body < 128 {
                         let q = put(o, [ATTRIBUTE, body as u8, KV_KEY, kl as u8]);
                         bits |= copy_bits(q, kp, kl);
                         let q = put(q.add(kl), [KV_VALUE, 9, DOUBLE_VALUE]);
@@ -465,7 +538,7 @@ unsafe fn encode_attributes(
                     }
                 } else if t == value_type::BOOL {
                     let body = key_part + 4;
-                    if body < 128 && 2 + body <= room {
+                    if body < 128 {
                         let q = put(o, [ATTRIBUTE, body as u8, KV_KEY, kl as u8]);
                         bits |= copy_bits(q, kp, kl);
                         let b = u8::from(d.bool_value != 0);
@@ -479,18 +552,18 @@ unsafe fn encode_attributes(
                 };
                 if n != 0 {
                     o = o.add(n);
-                    room -= n;
                     continue;
                 }
             }
         }
         // Anything else (an empty or long key, a long value, a NULL pointer, another value
         // type): out of line.
+        // `o` never passes `end`: every entry was written within it.
+        let room = end - o as usize;
         // SAFETY: forwarded to the caller; `o..o + room` is writable.
         let n = unsafe { other_entry(o, a, room, &mut bits) }?;
         // SAFETY: `other_entry` wrote `n <= room` bytes at `o`.
         o = unsafe { o.add(n) };
-        room -= n;
     }
     Some((o, bits))
 }
@@ -754,6 +827,19 @@ unsafe fn put_bytes(o: *mut u8, b: &[u8]) -> *mut u8 {
     }
 }
 
+/// [`put_bytes`], tested for empty first (a schema URL field usually is).
+///
+/// # Safety
+/// `o` has room for `b.len()` bytes.
+#[inline(always)]
+unsafe fn put_opt_bytes(o: *mut u8, b: &[u8]) -> *mut u8 {
+    if b.is_empty() {
+        return o;
+    }
+    // SAFETY: forwarded to the caller.
+    unsafe { put_bytes(o, b) }
+}
+
 /// A length-delimited field with a one-byte tag: tag, length, bytes.
 ///
 /// # Safety
@@ -793,10 +879,15 @@ unsafe fn copy(dst: *mut u8, src: *const u8, n: usize) {
         if n <= 32 {
             copy_bits(dst, src, n);
         } else if n <= 64 {
-            let a = ptr::read_unaligned(src.cast::<[u8; 32]>());
-            let b = ptr::read_unaligned(src.add(n - 32).cast::<[u8; 32]>());
-            ptr::write_unaligned(dst.cast::<[u8; 32]>(), a);
-            ptr::write_unaligned(dst.add(n - 32).cast::<[u8; 32]>(), b);
+            // In 16-byte words: as `[u8; 32]` values the two halves went through the stack.
+            let a = ptr::read_unaligned(src.cast::<u128>());
+            let b = ptr::read_unaligned(src.add(16).cast::<u128>());
+            let c = ptr::read_unaligned(src.add(n - 32).cast::<u128>());
+            let d = ptr::read_unaligned(src.add(n - 16).cast::<u128>());
+            ptr::write_unaligned(dst.cast::<u128>(), a);
+            ptr::write_unaligned(dst.add(16).cast::<u128>(), b);
+            ptr::write_unaligned(dst.add(n - 32).cast::<u128>(), c);
+            ptr::write_unaligned(dst.add(n - 16).cast::<u128>(), d);
         } else {
             ptr::copy_nonoverlapping(src, dst, n);
         }

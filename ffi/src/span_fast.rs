@@ -41,7 +41,7 @@
 use core::mem::MaybeUninit;
 use core::ptr;
 
-use core_crate::ring::WriteError;
+use core_crate::ring::{Claim, WriteError};
 use core_crate::signal::Signal;
 use core_crate::wire::encode::{encode_key_value, key_value_len, varint_len as general_varint_len};
 
@@ -108,6 +108,9 @@ struct Plan<'a> {
     dropped_attributes: u32,
     dropped_events: u32,
     dropped_links: u32,
+    /// Whether any of the trace state, dropped counts, status and flags is set (see
+    /// [`plan`]); when not, none of them is written.
+    rare: bool,
     /// Status body length, `None` when the field is omitted.
     status_len: Option<usize>,
     status_code: u8,
@@ -163,6 +166,38 @@ impl Refused {
 /// `s` and everything it points to follow the [`crate::types`] contracts.
 #[inline(always)]
 pub(crate) unsafe fn record(lib: &Inner, s: &otlp_arrow_span) -> Outcome {
+    // The policy first: each branch has its own plan, which stays in registers and locals
+    // (handed to an out-of-line write, it had to be stored whole first: ~35 instructions).
+    if lib.waits() {
+        // SAFETY: forwarded to the caller.
+        return unsafe { record_waiting(lib, s) };
+    }
+    // SAFETY: forwarded to the caller.
+    unsafe { plan_and(lib, s, write) }
+}
+
+/// [`record`] with the `wait` full policy, out of line (see `Inner::claim_now`).
+///
+/// # Safety
+/// As [`record`].
+#[cold]
+#[inline(never)]
+unsafe fn record_waiting(lib: &Inner, s: &otlp_arrow_span) -> Outcome {
+    // SAFETY: forwarded to the caller.
+    unsafe { plan_and(lib, s, write_waiting) }
+}
+
+/// Plans `s` and, unless a copied string is not UTF-8, has `write` claim, write and commit
+/// it.
+///
+/// # Safety
+/// As [`record`].
+#[inline(always)]
+unsafe fn plan_and(
+    lib: &Inner,
+    s: &otlp_arrow_span,
+    write: impl FnOnce(&Inner, &Plan<'_>) -> Outcome,
+) -> Outcome {
     let mut scratch = MaybeUninit::<[u8; SCRATCH_BYTES]>::uninit();
     let max = lib.max_record_len(Signal::Traces);
     // SAFETY: forwarded to the caller.
@@ -174,13 +209,7 @@ pub(crate) unsafe fn record(lib: &Inner, s: &otlp_arrow_span) -> Outcome {
     {
         return Outcome::Refused(Refused::InvalidUtf8(field));
     }
-    if lib.waits() {
-        return write_waiting(lib, &plan);
-    }
-    match write(lib, &plan) {
-        Ok(()) => Outcome::Recorded,
-        Err(r) => Outcome::Refused(r),
-    }
+    write(lib, &plan)
 }
 
 /// Bytes of `v` as a varint: the crate's `varint_len` with the two-byte case (record and
@@ -316,21 +345,32 @@ unsafe fn plan<'a>(
     let entries = unsafe { core::slice::from_raw_parts(first.cast_const(), attrs_len) };
     let resource = resources.get(s.resource_id).ok()?;
     let scope = scopes.get(s.scope_id).ok()?;
+    // The fields most spans leave empty or zero, tested at once: with none of them set their
+    // lengths and stores are skipped with one branch.
+    let rare = (dropped.0 | dropped.1 | dropped.2 | flags | status_code) as usize
+        | trace_state.len()
+        | status_message.len()
+        != 0;
     let status_len = (status_code != 0 || !status_message.is_empty())
         .then(|| opt_field_len(status_message.len()) + opt_varint_len(status_code.into()));
+    let rare_len = if rare {
+        opt_field_len(trace_state.len())
+            + opt_varint_len(dropped.0.into())
+            + opt_varint_len(dropped.1.into())
+            + opt_varint_len(dropped.2.into())
+            + status_len.map_or(0, field_len)
+            + if flags != 0 { 6 } else { 0 }
+    } else {
+        0
+    };
     let span_len = 28
-        + opt_field_len(trace_state.len())
         + if parent != [0; 8] { 10 } else { 0 }
         + opt_field_len(name.len())
         + opt_varint_len(kind.into())
         + if start != 0 { 9 } else { 0 }
         + if end != 0 { 9 } else { 0 }
         + entries.len()
-        + opt_varint_len(dropped.0.into())
-        + opt_varint_len(dropped.1.into())
-        + opt_varint_len(dropped.2.into())
-        + status_len.map_or(0, field_len)
-        + if flags != 0 { 6 } else { 0 };
+        + rare_len;
     let scope_body = scope.field.len() + field_len(span_len) + scope.schema_url_field.len();
     let total = resource.field.len() + field_len(scope_body) + resource.schema_url_field.len();
     Some(Plan {
@@ -349,6 +389,7 @@ unsafe fn plan<'a>(
         dropped_attributes: dropped.0,
         dropped_events: dropped.1,
         dropped_links: dropped.2,
+        rare,
         status_len,
         status_code: status_code as u8,
         status_message,
@@ -361,28 +402,26 @@ unsafe fn plan<'a>(
 
 /// Claim, write, commit (see the [module docs](self)), with the `reject` full policy.
 #[inline(always)]
-fn write(lib: &Inner, p: &Plan<'_>) -> Result<(), Refused> {
+fn write(lib: &Inner, p: &Plan<'_>) -> Outcome {
     // See `Inner::claim_now` for why the claim is taken this way.
-    let mut claim = match lib.claim_now(Signal::Traces, p.total) {
-        Ok(claim) => claim,
-        Err(e) => return Err(Refused::Claim(e, p.total)),
-    };
-    if !encode(p, claim.payload_mut()) {
-        return Err(Refused::SlotLength);
+    match lib.claim_now(Signal::Traces, p.total) {
+        Ok(claim) => fill(claim, p),
+        Err(e) => Outcome::Refused(Refused::Claim(e, p.total)),
     }
-    claim.commit();
-    Ok(())
 }
 
-/// [`write`] with the `wait` full policy: out of line, so that its claim is never merged
-/// with the usual path's (see `Inner::claim_now`).
-#[cold]
-#[inline(never)]
+/// [`write`] with the `wait` full policy.
+#[inline(always)]
 fn write_waiting(lib: &Inner, p: &Plan<'_>) -> Outcome {
-    let mut claim = match lib.claim_waiting(Signal::Traces, p.total) {
-        Ok(claim) => claim,
-        Err(e) => return Outcome::Refused(Refused::Claim(e, p.total)),
-    };
+    match lib.claim_waiting(Signal::Traces, p.total) {
+        Ok(claim) => fill(claim, p),
+        Err(e) => Outcome::Refused(Refused::Claim(e, p.total)),
+    }
+}
+
+/// Writes the planned record into `claim` and commits it.
+#[inline(always)]
+fn fill(mut claim: Claim<'_>, p: &Plan<'_>) -> Outcome {
     if !encode(p, claim.payload_mut()) {
         return Outcome::Refused(Refused::SlotLength);
     }
@@ -416,7 +455,9 @@ fn encode(p: &Plan<'_>, slot: &mut [u8]) -> bool {
         o = put(o, p.trace_id);
         o = put(o, [SPAN_ID, 8]);
         o = put(o, p.span_id);
-        o = put_opt_len_field(o, TRACE_STATE, p.trace_state);
+        if p.rare {
+            o = put_opt_len_field(o, TRACE_STATE, p.trace_state);
+        }
         if p.parent_span_id != [0; 8] {
             o = put(o, [PARENT_SPAN_ID, 8]);
             o = put(o, p.parent_span_id);
@@ -435,20 +476,22 @@ fn encode(p: &Plan<'_>, slot: &mut [u8]) -> bool {
         }
         copy(o, p.entries.as_ptr(), p.entries.len());
         o = o.add(p.entries.len());
-        o = put_opt_varint(o, DROPPED_ATTRIBUTES, p.dropped_attributes.into());
-        o = put_opt_varint(o, DROPPED_EVENTS, p.dropped_events.into());
-        o = put_opt_varint(o, DROPPED_LINKS, p.dropped_links.into());
-        if let Some(len) = p.status_len {
-            o = put(o, [STATUS]);
-            o = put_varint(o, len as u64);
-            o = put_opt_len_field(o, STATUS_MESSAGE, p.status_message);
-            if p.status_code != 0 {
-                o = put(o, [STATUS_CODE, p.status_code]);
+        if p.rare {
+            o = put_opt_varint(o, DROPPED_ATTRIBUTES, p.dropped_attributes.into());
+            o = put_opt_varint(o, DROPPED_EVENTS, p.dropped_events.into());
+            o = put_opt_varint(o, DROPPED_LINKS, p.dropped_links.into());
+            if let Some(len) = p.status_len {
+                o = put(o, [STATUS]);
+                o = put_varint(o, len as u64);
+                o = put_opt_len_field(o, STATUS_MESSAGE, p.status_message);
+                if p.status_code != 0 {
+                    o = put(o, [STATUS_CODE, p.status_code]);
+                }
             }
-        }
-        if p.flags != 0 {
-            o = put(o, FLAGS);
-            o = put(o, p.flags.to_le_bytes());
+            if p.flags != 0 {
+                o = put(o, FLAGS);
+                o = put(o, p.flags.to_le_bytes());
+            }
         }
         debug_assert_eq!(o.offset_from(span_start) as usize, p.span_len);
         // `ScopeSpans.schema_url` and `ResourceSpans.schema_url` (field 3), framed at

@@ -536,14 +536,16 @@ unsafe fn encode_attributes(
         if kl.wrapping_sub(1) < 127 && !kp.is_null() && o as usize <= limit {
             let key_part = kl + 2;
             // SAFETY: (whole block) the tag names the union member read; a string is read
-            // only once its pointer is non-NULL (or its length 0) and its length is below
-            // 128, and the caller guarantees it that many readable bytes. Each entry is
+            // only once its pointer is non-NULL and its length is below 128, and the caller
+            // guarantees it that many readable bytes. Each entry is
             // written only where `limit` leaves room for any entry of this shape.
             unsafe {
                 let n = if t == value_type::STRING {
                     let (vp, vl) = (d.string_value.ptr.cast::<u8>(), d.string_value.len);
                     let body = key_part.wrapping_add(4).wrapping_add(vl);
-                    if vl < 128 && body < 128 && (vl == 0 || !vp.is_null()) {
+                    // A NULL pointer (with length 0, allowed) is left to `other_entry`:
+                    // one test here instead of two.
+                    if vl < 128 && body < 128 && !vp.is_null() {
                         let q = put(o, [ATTRIBUTE, body as u8, KV_KEY, kl as u8]);
                         let kb = copy_bits(q, kp, kl);
                         let q = put(

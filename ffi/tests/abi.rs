@@ -965,3 +965,91 @@ fn wait_policy_waits_for_room_instead_of_dropping() {
     assert_eq!(lib.close(), OTLP_ARROW_OK);
     assert_eq!(spans(&tmp.0).len(), 300);
 }
+
+#[test]
+fn wait_policy_waits_for_room_for_metrics_and_logs_too() {
+    let tmp = TempDir::new("wait-ml");
+    let lib = Lib::in_dir(
+        &tmp.0,
+        "[ring]\nmetrics = \"4KiB\"\nlogs = \"4KiB\"\nfull_policy = \"wait\"\nwait_timeout = \"10s\"\n",
+    );
+    // ~400-byte records through 4 KiB rings: only possible by waiting for the drains.
+    let text = "m".repeat(380);
+    let point = [otlp_arrow_number_point {
+        attributes: null(),
+        attributes_len: 0,
+        start_time_unix_nano: 1,
+        time_unix_nano: 2,
+        value_type: otlp_arrow_number_type::Int as u32,
+        flags: 0,
+        as_double: 0.0,
+        as_int: 7,
+    }];
+    let metric = otlp_arrow_metric {
+        resource_id: 0,
+        scope_id: 0,
+        name: s(&text),
+        description: empty_str(),
+        unit: empty_str(),
+        metric_type: otlp_arrow_metric_type::Gauge as u32,
+        aggregation_temporality: 0,
+        is_monotonic: 0,
+        number_points: point.as_ptr(),
+        histogram_points: null(),
+        exponential_histogram_points: null(),
+        summary_points: null(),
+        points_len: 1,
+    };
+    let body = str_val(&text);
+    let log = otlp_arrow_log {
+        resource_id: 0,
+        scope_id: 0,
+        time_unix_nano: 10,
+        observed_time_unix_nano: 11,
+        severity_number: otlp_arrow_severity::Info as u32,
+        flags: 0,
+        severity_text: empty_str(),
+        body: &body,
+        attributes: null(),
+        attributes_len: 0,
+        dropped_attributes_count: 0,
+        trace_id: [0; 16],
+        span_id: [0; 8],
+        event_name: empty_str(),
+    };
+    for _ in 0..100 {
+        assert_eq!(lib.metric(&metric), OTLP_ARROW_OK, "{}", last_error());
+        assert_eq!(lib.log(&log), OTLP_ARROW_OK, "{}", last_error());
+    }
+    let stats = lib.stats();
+    assert_eq!(
+        (stats.metrics.rejected_full, stats.logs.rejected_full),
+        (0, 0)
+    );
+    assert_eq!(lib.close(), OTLP_ARROW_OK);
+    let points: usize = read_back(&tmp.0, "metrics")
+        .iter()
+        .flat_map(|b| {
+            ExportMetricsServiceRequest::decode(&b[..])
+                .unwrap()
+                .resource_metrics
+        })
+        .flat_map(|r| r.scope_metrics)
+        .flat_map(|s| s.metrics)
+        .map(|m| match m.data {
+            Some(metric::Data::Gauge(g)) => g.data_points.len(),
+            _ => 0,
+        })
+        .sum();
+    let logs: usize = read_back(&tmp.0, "logs")
+        .iter()
+        .flat_map(|b| {
+            ExportLogsServiceRequest::decode(&b[..])
+                .unwrap()
+                .resource_logs
+        })
+        .flat_map(|r| r.scope_logs)
+        .flat_map(|s| s.log_records)
+        .count();
+    assert_eq!((points, logs), (100, 100));
+}

@@ -103,11 +103,13 @@ impl Inner {
         signal: Signal,
         len: usize,
     ) -> Result<Claim<'_>, WriteError> {
-        let producer = self.pipeline.ring(signal).producer();
-        let kind = signal.record_kind();
         match self.wait {
-            None => producer.try_claim(kind, len),
-            Some(timeout) => producer.claim_timeout(kind, len, timeout),
+            Some(timeout) => self.pipeline.ring(signal).producer().claim_timeout(
+                signal.record_kind(),
+                len,
+                timeout,
+            ),
+            None => self.claim_now(signal, len),
         }
     }
 
@@ -117,9 +119,10 @@ impl Inner {
     ///
     /// Why this shape: when the `Claim` was merged with the out-of-line waiting claim's
     /// result, or moved out of a `Result` with the crate's larger `Error`, it went through a
-    /// stack slot and was read back with wider loads than its fields were stored with. Such loads cannot take the data from the pending stores; they wait until
-    /// every earlier store is done, including the record header's store to a ring line that
-    /// is not in the cache yet: ~15 ns per span (docs/BENCHMARKS.md).
+    /// stack slot and was read back with wider loads than its fields were stored with. Such
+    /// loads cannot take the data from the pending stores; they wait until every earlier
+    /// store is done, including the record header's store to a ring line that is not in the
+    /// cache yet: ~15 ns per span (docs/BENCHMARKS.md).
     #[inline(always)]
     pub(crate) fn claim_now(&self, signal: Signal, len: usize) -> Result<Claim<'_>, WriteError> {
         self.pipeline
